@@ -1,0 +1,32 @@
+"""rl_planners: exact tabular dynamic-programming planners for Gymnasium.
+
+The model (:class:`TabularMDP`), the Bellman operators, the solvers and the
+agents built on them. See ``DESIGN.md`` for the architecture.
+"""
+
+from rl_planners.bellman import policy_improvement, q_from_v
+from rl_planners.errors import ConvergenceWarning, ModelError, NonTerminatingPolicyError
+from rl_planners.mdp import TabularMDP
+from rl_planners.result import PlanningResult
+from rl_planners.solvers import (
+    modified_policy_iteration,
+    policy_evaluation,
+    policy_iteration,
+    value_iteration,
+)
+
+__all__ = [
+    "ConvergenceWarning",
+    "ModelError",
+    "NonTerminatingPolicyError",
+    "PlanningResult",
+    "TabularMDP",
+    "modified_policy_iteration",
+    "policy_evaluation",
+    "policy_improvement",
+    "policy_iteration",
+    "q_from_v",
+    "value_iteration",
+]
+
+__version__ = "0.1.0"
