@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
@@ -136,6 +137,47 @@ def _warn_cap(solver: str, max_iterations: int, residual: float) -> None:
         ConvergenceWarning,
         stacklevel=3,
     )
+
+
+IterationCallback = Callable[[int, float], None]
+"""Called after every iteration with ``(iteration, residual)``, e.g. for a progress bar."""
+
+
+def _iterate(
+    solver: str,
+    step: Callable[[], tuple[bool, float]],
+    max_iterations: int,
+    callback: IterationCallback | None,
+    interruptible: bool,
+) -> tuple[list[float], bool]:
+    """Run ``step`` until it reports convergence or ``max_iterations`` is reached.
+
+    ``step()`` performs one iteration and returns ``(converged, residual)``.
+    Returns the residuals and whether the stopping rule was met. With
+    ``interruptible``, Ctrl-C (``KeyboardInterrupt``) ends the loop and the
+    solver returns its last iterate, marked not converged.
+    """
+    residuals: list[float] = []
+    try:
+        for iteration in range(1, max_iterations + 1):
+            converged, residual = step()
+            residuals.append(residual)
+            if callback is not None:
+                callback(iteration, residual)
+            if converged:
+                return residuals, True
+    except KeyboardInterrupt:
+        if not interruptible:
+            raise
+        warnings.warn(
+            f"{solver} interrupted after {len(residuals)} iterations; returning the "
+            "last iterate, not converged",
+            ConvergenceWarning,
+            stacklevel=3,
+        )
+        return residuals, False
+    _warn_cap(solver, max_iterations, residuals[-1])
+    return residuals, False
 
 
 def _result(
@@ -275,6 +317,8 @@ def value_iteration(
     max_iterations: int = 100_000,
     V0: np.ndarray | None = None,
     stopping: str | None = None,
+    callback: IterationCallback | None = None,
+    interruptible: bool = False,
 ) -> PlanningResult:
     r"""Value iteration: repeat ``V_{k+1} = T V_k`` until the stopping rule holds.
 
@@ -298,6 +342,12 @@ def value_iteration(
     stopping : {"span", "sup"}, optional
         The stopping rule (module docstring). Default ``"span"`` (with the
         MacQueen–Porteus correction) for γ < 1 and ``"sup"`` at γ = 1.
+    callback : callable, optional
+        ``callback(iteration, residual)`` after every iteration (progress bars).
+    interruptible : bool
+        If true, Ctrl-C ends the solve early and returns the last iterate
+        with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
+        raising ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -324,17 +374,16 @@ def value_iteration(
     max_iterations = check_max_iterations(max_iterations)
     rule = _StoppingRule(gamma, tol, stopping, _terminates(mdp))
     V = np.zeros(mdp.n_states) if V0 is None else check_values(mdp, V0, "V0")
-    residuals: list[float] = []
-    converged = False
-    for _ in range(max_iterations):
+
+    def sweep() -> tuple[bool, float]:
+        nonlocal V
         V_next = optimality_backup(mdp, V, gamma)
-        converged, residual, V_next = rule.check(V_next, V_next - V)
-        residuals.append(residual)
-        V = V_next
-        if converged:
-            break
-    else:
-        _warn_cap("value_iteration", max_iterations, residuals[-1])
+        stop, residual, V = rule.check(V_next, V_next - V)
+        return stop, residual
+
+    residuals, converged = _iterate(
+        "value_iteration", sweep, max_iterations, callback, interruptible
+    )
     tie_atol = tol if gamma == 1.0 else None
     return _result(mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol)
 
@@ -364,6 +413,8 @@ def policy_iteration(
     *,
     max_iterations: int = 1_000,
     policy0: np.ndarray | None = None,
+    callback: IterationCallback | None = None,
+    interruptible: bool = False,
 ) -> PlanningResult:
     r"""Policy iteration: exact evaluation, then greedy improvement, until stable.
 
@@ -389,6 +440,12 @@ def policy_iteration(
     policy0 : array_like of int, shape (S,), optional
         Initial deterministic policy. Default: greedy on the immediate reward
         for γ < 1; at γ = 1 one that terminates from every state.
+    callback : callable, optional
+        ``callback(iteration, residual)`` after every iteration (progress bars).
+    interruptible : bool
+        If true, Ctrl-C ends the solve early and returns the last iterate
+        with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
+        raising ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -418,22 +475,23 @@ def policy_iteration(
                 f"policy0 must be deterministic, shape (S,) of actions; got shape {policy.shape}"
             )
     states = np.arange(mdp.n_states)
-    residuals: list[float] = []
-    converged = False
-    for _ in range(max_iterations):
-        V = policy_evaluation(mdp, policy, gamma)
+    V = policy_evaluation(mdp, policy, gamma)
+
+    def improve() -> tuple[bool, float]:
+        nonlocal V, policy
         Q = _q(mdp, V, gamma)
         best = np.argmax(Q, axis=1)
-        gain = Q[states, best] - Q[states, policy]
-        residuals.append(float(np.abs(Q[states, best] - V).max()))
-        improves = gain > tie_tolerance(Q)
+        residual = float(np.abs(Q[states, best] - V).max())
+        improves = Q[states, best] - Q[states, policy] > tie_tolerance(Q)
         if not improves.any():
-            converged = True
-            break
+            return True, residual
         policy = np.where(improves, best, policy)
-    else:
-        _warn_cap("policy_iteration", max_iterations, residuals[-1])
         V = policy_evaluation(mdp, policy, gamma)
+        return False, residual
+
+    residuals, converged = _iterate(
+        "policy_iteration", improve, max_iterations, callback, interruptible
+    )
     return _result(mdp, V, gamma, policy, len(residuals), converged, residuals, start)
 
 
@@ -446,6 +504,8 @@ def modified_policy_iteration(
     max_iterations: int = 100_000,
     V0: np.ndarray | None = None,
     stopping: str | None = None,
+    callback: IterationCallback | None = None,
+    interruptible: bool = False,
 ) -> PlanningResult:
     r"""Modified policy iteration: greedy step, then ``m`` partial evaluation sweeps.
 
@@ -472,6 +532,12 @@ def modified_policy_iteration(
         Puterman Thm 6.5.5), zeros at γ = 1.
     stopping : {"span", "sup"}, optional
         As in :func:`value_iteration`.
+    callback : callable, optional
+        ``callback(iteration, residual)`` after every iteration (progress bars).
+    interruptible : bool
+        If true, Ctrl-C ends the solve early and returns the last iterate
+        with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
+        raising ``KeyboardInterrupt``.
 
     Returns
     -------
@@ -495,20 +561,20 @@ def modified_policy_iteration(
         V = np.full(mdp.n_states, min(0.0, float(mdp.R.min())) / (1.0 - gamma))
     else:
         V = np.zeros(mdp.n_states)
-    residuals: list[float] = []
-    converged = False
-    for _ in range(max_iterations):
+
+    def improve_and_evaluate() -> tuple[bool, float]:
+        nonlocal V
         Q = _q(mdp, V, gamma)
         V_next = Q.max(axis=1)
-        converged, residual, V_next = rule.check(V_next, V_next - V)
-        residuals.append(residual)
-        V = V_next
-        if converged:
-            break
-        P_pi, R_pi = policy_model(mdp, np.argmax(Q, axis=1))
-        for _ in range(m):
-            V = expectation_backup(P_pi, R_pi, V, gamma)
-    else:
-        _warn_cap("modified_policy_iteration", max_iterations, residuals[-1])
+        stop, residual, V = rule.check(V_next, V_next - V)
+        if not stop:
+            P_pi, R_pi = policy_model(mdp, np.argmax(Q, axis=1))
+            for _ in range(m):
+                V = expectation_backup(P_pi, R_pi, V, gamma)
+        return stop, residual
+
+    residuals, converged = _iterate(
+        "modified_policy_iteration", improve_and_evaluate, max_iterations, callback, interruptible
+    )
     tie_atol = tol if gamma == 1.0 else None
     return _result(mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol)
