@@ -1,0 +1,364 @@
+"""Tests of rl_planners.horizon: backward induction and finite-horizon policy values.
+
+Every reference is computed independently of the code under test: by hand
+(closed forms in the comments), or by dense NumPy recursions written here on
+arrays built straight from the outcome lists, never from ``mdp.continuation``
+or ``mdp.R``.
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from rl_planners.horizon import (
+    FiniteHorizonResult,
+    backward_induction,
+    finite_horizon_policy_value,
+)
+from rl_planners.mdp import TabularMDP
+
+# ------------------------------------------------------------ random models
+
+
+@st.composite
+def random_models(draw, max_states=5, max_actions=3, max_outcomes=3):
+    """A small random MDP with terminating outcomes and rewards of both signs.
+
+    Returns ``(mdp, T, R)`` with the dense reference arrays ``T[s, a, s']``
+    (non-terminating probability, duplicates summed) and ``R[s, a]`` built
+    here from the raw outcome arrays.
+    """
+    n_states = draw(st.integers(1, max_states))
+    n_actions = draw(st.integers(1, max_actions))
+    k = draw(st.integers(1, max_outcomes))
+    shape = (n_states, n_actions, k)
+    next_state = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n_states - 1)))
+    weights = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 4)))
+    weights[..., 0] += 1
+    prob = weights / weights.sum(axis=-1, keepdims=True)
+    reward = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5, allow_nan=False)))
+    terminated = draw(hnp.arrays(np.bool_, shape))
+    mdp = TabularMDP.from_outcomes(next_state, prob, reward, terminated)
+    T = np.zeros((n_states, n_actions, n_states))
+    s, a, _ = np.indices(shape)
+    np.add.at(T, (s, a, next_state), np.where(terminated, 0.0, prob))
+    R = (prob * reward).sum(axis=-1)
+    return mdp, T, R
+
+
+def dense_backward_induction(T, R, horizon, gamma, terminal=None):
+    """V_t = max_a [R + γ T V_{t+1}], V_H = terminal: [H + 1, S] values, [H, S, A] Q."""
+    n_states = R.shape[0]
+    V = np.zeros((horizon + 1, n_states))
+    Q = np.zeros((horizon, *R.shape))
+    if terminal is not None:
+        V[horizon] = terminal
+    for t in reversed(range(horizon)):
+        Q[t] = R + gamma * np.einsum("sat,t->sa", T, V[t + 1])
+        V[t] = Q[t].max(axis=1)
+    return V, Q
+
+
+def dense_value_iteration(T, R, gamma, sweeps=2_000):
+    """V* by plain dense value iteration (γ ≤ 0.9: γ^2000 underflows to 0)."""
+    V = np.zeros(R.shape[0])
+    for _ in range(sweeps):
+        V = (R + gamma * np.einsum("sat,t->sa", T, V)).max(axis=1)
+    return V
+
+
+def dense_policy_value(T, R, policy, horizon, gamma):
+    """H-step value of a stationary stochastic policy π [S, A]: V_t = R_π + γ T_π V_{t+1}."""
+    R_pi = (policy * R).sum(axis=1)
+    T_pi = np.einsum("sa,sat->st", policy, T)
+    V = np.zeros(R.shape[0])
+    for _ in range(horizon):
+        V = R_pi + gamma * T_pi @ V
+    return V
+
+
+def dense_model_from_gym(env_id):
+    """Dense T (non-terminating), R and start distribution read from ``P``."""
+    base = gym.make(env_id).unwrapped
+    n_states, n_actions = base.observation_space.n, base.action_space.n
+    T = np.zeros((n_states, n_actions, n_states))
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for p, s_next, r, terminated in base.P[s][a]:
+                R[s, a] += p * r
+                if not terminated:
+                    T[s, a, s_next] += p  # += : FrozenLake lists wall bumps twice
+    return T, R, np.asarray(base.initial_state_distrib, dtype=float)
+
+
+# ------------------------------------------------------ hand-solvable models
+
+
+def chain(stay_reward=1.0):
+    """State 0: stay (reward ``stay_reward``) or move to 1 (reward 0).
+
+    State 1: stay (reward 3) or quit (reward 0, terminates).
+    """
+    return TabularMDP.from_transitions(
+        {
+            0: {0: [(1.0, 0, stay_reward, False)], 1: [(1.0, 1, 0.0, False)]},
+            1: {0: [(1.0, 1, 3.0, False)], 1: [(1.0, 1, 0.0, True)]},
+        }
+    )
+
+
+def coin():
+    """One state, one action: reward 1 and stop (prob 1/2), or reward 0 and go on."""
+    return TabularMDP.from_transitions({0: {0: [(0.5, 0, 1.0, True), (0.5, 0, 0.0, False)]}})
+
+
+def test_chain_by_hand_undiscounted():
+    # With k steps to go: V_k(1) = 3k (stay); V_k(0) = max(1 + V_{k-1}(0), V_{k-1}(1)):
+    # k = 1: max(1, 0) = 1 (stay); k = 2: max(2, 3) = 3 (move);
+    # k = 3: max(4, 6) = 6 (move); k = 4: max(7, 9) = 9 (move).
+    result = backward_induction(chain(), horizon=4)
+    np.testing.assert_array_equal(result.V[:, 0], [9, 6, 3, 1, 0])
+    np.testing.assert_array_equal(result.V[:, 1], [12, 9, 6, 3, 0])
+    np.testing.assert_array_equal(result.policy, [[1, 0], [1, 0], [1, 0], [0, 0]])
+    np.testing.assert_array_equal(result.Q[3], [[1, 0], [3, 0]])
+    assert result.horizon == 4 and result.gamma == 1.0
+    assert result.policy.dtype == np.int64
+
+
+def test_chain_by_hand_discounted():
+    # γ = 1/2, k steps to go: V_k(1) = 3 (1 − 2^-k) / (1 − 1/2) = 6 (1 − 2^-k),
+    # V_k(0) = max(1 + V_{k-1}(0)/2, V_{k-1}(1)/2):
+    # k = 1: max(1, 0) = 1; k = 2: max(1.5, 1.5) = 1.5, a tie: lowest index 0;
+    # k = 3: max(1.75, 2.25) = 2.25 (move).
+    result = backward_induction(chain(), horizon=3, gamma=0.5)
+    np.testing.assert_allclose(result.V[:, 1], [5.25, 4.5, 3, 0], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(result.V[:, 0], [2.25, 1.5, 1, 0], rtol=0, atol=1e-15)
+    np.testing.assert_array_equal(result.policy[:, 0], [1, 0, 0])
+
+
+def test_exact_tie_goes_to_the_lowest_action():
+    # Stay reward 1.5, γ = 1, two steps to go: stay 1.5 + 1.5 = 3 = move 0 + 3.
+    result = backward_induction(chain(stay_reward=1.5), horizon=2)
+    assert result.Q[0, 0, 0] == result.Q[0, 0, 1] == 3.0
+    assert result.policy[0, 0] == 0
+
+
+@pytest.mark.parametrize("gamma", [1.0, 0.9, 0.0])
+def test_terminating_outcomes_get_no_future_value(gamma):
+    # Coin: V_k = 1/2 + (γ/2) V_{k-1}, V_0 = v_H = 10; with c = γ/2,
+    # V_k = (1/2)(1 − c^k)/(1 − c) + c^k v_H: v_H only through the continuing half.
+    horizon, v_H, c = 6, 10.0, gamma / 2
+    k = np.arange(horizon, -1, -1)
+    expected = 0.5 * (1 - c**k) / (1 - c) + c**k * v_H
+    result = backward_induction(coin(), horizon, gamma, terminal_values=[v_H])
+    np.testing.assert_allclose(result.V[:, 0], expected, rtol=1e-14)
+
+
+def test_terminal_values_change_the_last_decision():
+    # One step to go from state 0 with v_H = (0, 100): move (0 + 100) beats stay (1 + 0).
+    result = backward_induction(chain(), horizon=1, terminal_values=[0.0, 100.0])
+    assert result.policy[0, 0] == 1
+    np.testing.assert_array_equal(result.V[0], [100, 103])
+
+
+def test_zero_horizon():
+    result = backward_induction(chain(), horizon=0, terminal_values=[1.0, 2.0])
+    np.testing.assert_array_equal(result.V, [[1.0, 2.0]])
+    assert result.Q.shape == (0, 2, 2)
+    assert result.policy.shape == (0, 2)
+    np.testing.assert_array_equal(finite_horizon_policy_value(chain(), [0, 0], 0), [0, 0])
+
+
+def test_keep_policy_drops_q_and_later_values():
+    full = backward_induction(chain(), horizon=7, gamma=0.8)
+    lean = backward_induction(chain(), horizon=7, gamma=0.8, keep="policy")
+    assert lean.Q is None and lean.keep == "policy"
+    assert lean.V.shape == (1, 2) and full.V.shape == (8, 2)
+    np.testing.assert_array_equal(lean.V[0], full.V[0])
+    np.testing.assert_array_equal(lean.policy, full.policy)
+
+
+def test_result_is_read_only():
+    result = backward_induction(chain(), horizon=2)
+    assert isinstance(result, FiniteHorizonResult)
+    with pytest.raises(ValueError, match="read-only"):
+        result.V[0, 0] = 5.0
+    with pytest.raises(AttributeError):
+        result.horizon = 3
+
+
+# ------------------------------------------------------------------ properties
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=random_models(),
+    horizon=st.integers(0, 12),
+    gamma=st.sampled_from([0.0, 0.5, 0.95, 1.0]),
+)
+def test_backward_induction_matches_dense_recursion(model, horizon, gamma):
+    mdp, T, R = model
+    rng = np.random.default_rng(horizon)
+    terminal = rng.normal(size=mdp.n_states)
+    result = backward_induction(mdp, horizon, gamma, terminal_values=terminal)
+    V, Q = dense_backward_induction(T, R, horizon, gamma, terminal)
+    np.testing.assert_allclose(result.V, V, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(result.Q, Q, rtol=1e-12, atol=1e-12)
+    # The policy attains the maximum of its own Q, at the lowest such index.
+    first_best = np.argmax(result.Q == result.Q.max(axis=2, keepdims=True), axis=2)
+    np.testing.assert_array_equal(result.policy, first_best)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=random_models(),
+    horizon=st.sampled_from([0, 1, 5, 30, 400]),
+    gamma=st.floats(0.0, 0.9),
+)
+def test_long_horizon_converges_to_infinite_horizon_optimum(model, horizon, gamma):
+    # V_0 = T^H 0 and V* = T^H V*, so ‖V_0 − V*‖∞ ≤ γ^H ‖V*‖∞ (T a γ-contraction).
+    mdp, T, R = model
+    V_star = dense_value_iteration(T, R, gamma)
+    V_0 = backward_induction(mdp, horizon, gamma, keep="policy").V[0]
+    bound = gamma**horizon * np.max(np.abs(V_star))
+    assert np.max(np.abs(V_0 - V_star)) <= bound + 1e-10
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    model=random_models(),
+    horizon=st.integers(0, 10),
+    gamma=st.sampled_from([0.0, 0.7, 1.0]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_policy_values(model, horizon, gamma, seed):
+    mdp, T, R = model
+    S, A = mdp.n_states, mdp.n_actions
+    rng = np.random.default_rng(seed)
+    # Stationary stochastic and deterministic policies vs the dense recursion.
+    pi = rng.dirichlet(np.ones(A), size=S)
+    actions = rng.integers(A, size=S)
+    one_hot = np.eye(A)[actions]
+    V_pi = finite_horizon_policy_value(mdp, pi, horizon, gamma)
+    V_det = finite_horizon_policy_value(mdp, actions, horizon, gamma)
+    np.testing.assert_allclose(V_pi, dense_policy_value(T, R, pi, horizon, gamma), atol=1e-11)
+    np.testing.assert_allclose(V_det, dense_policy_value(T, R, one_hot, horizon, gamma), atol=1e-11)
+    # Time-dependent policies whose rows are all equal are the stationary ones.
+    np.testing.assert_allclose(
+        finite_horizon_policy_value(mdp, np.tile(pi, (horizon, 1, 1)), horizon, gamma),
+        V_pi,
+        atol=1e-11,
+    )
+    np.testing.assert_allclose(
+        finite_horizon_policy_value(mdp, np.tile(actions, (horizon, 1)), horizon, gamma),
+        V_det,
+        atol=1e-11,
+    )
+    # The optimal time-dependent policy is worth V_0, and no policy is worth more.
+    result = backward_induction(mdp, horizon, gamma)
+    np.testing.assert_allclose(
+        finite_horizon_policy_value(mdp, result.policy, horizon, gamma),
+        result.V[0],
+        atol=1e-11,
+    )
+    assert np.all(V_pi <= result.V[0] + 1e-11)
+    assert np.all(V_det <= result.V[0] + 1e-11)
+
+
+# -------------------------------------------------------------- Gymnasium maps
+
+
+@pytest.mark.parametrize(
+    ("env_id", "published_optimum"),
+    [
+        # Gymnasium 1.4, gymnasium/envs/__init__.py, the registration comments:
+        # FrozenLake-v1 "reward_threshold=0.70,  # optimum = 0.74" (100 steps);
+        # FrozenLake8x8-v1 "reward_threshold=0.85,  # optimum = 0.91" (200 steps).
+        ("FrozenLake-v1", 0.74),
+        ("FrozenLake8x8-v1", 0.91),
+    ],
+)
+def test_frozen_lake_optimum_within_the_time_limit(env_id, published_optimum):
+    spec = gym.spec(env_id)
+    horizon = spec.max_episode_steps
+    mdp = TabularMDP.from_env(gym.make(env_id))
+    result = backward_induction(mdp, horizon, keep="policy")
+    success = mdp.initial_distribution @ result.V[0]
+
+    T, R, start = dense_model_from_gym(env_id)
+    V_dense, _ = dense_backward_induction(T, R, horizon, gamma=1.0)
+    assert success == pytest.approx(start @ V_dense[0], abs=1e-12)
+    # Measured: 0.74419 (4x4, 100 steps) and 0.91322 (8x8, 200 steps).
+    assert success == pytest.approx(published_optimum, abs=0.005)
+    assert success >= spec.reward_threshold
+    # The time-dependent policy really earns it within the limit.
+    V_policy = finite_horizon_policy_value(mdp, result.policy, horizon)
+    assert mdp.initial_distribution @ V_policy == pytest.approx(success, abs=1e-12)
+
+
+# ---------------------------------------------------------------------- errors
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"horizon": -1}, ValueError, r"horizon must be >= 0 .*got -1"),
+        ({"horizon": 2.5}, TypeError, r"horizon must be an int .*got 2\.5"),
+        ({"horizon": True}, TypeError, "horizon must be an int"),
+        ({"horizon": 3, "gamma": 1.5}, ValueError, r"gamma must lie in \[0, 1\]"),
+        ({"horizon": 3, "gamma": -0.1}, ValueError, r"gamma must lie in \[0, 1\]"),
+        ({"horizon": 3, "keep": "Q"}, ValueError, "keep must be one of"),
+        ({"horizon": 3, "terminal_values": [1.0]}, ValueError, r"shape \(2,\)"),
+        (
+            {"horizon": 3, "terminal_values": [0.0, np.nan]},
+            ValueError,
+            "terminal_values must be finite; got nan at state 1",
+        ),
+    ],
+)
+def test_backward_induction_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        backward_induction(chain(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("policy", "match"),
+    [
+        (np.array([0, 7]), r"actions must lie in 0\.\.1; got 7 at state 1"),
+        (np.array([[0, 0], [0, 1], [1, -1]]), r"at time step 2: .*got -1 at state 1"),
+        (
+            np.array([[[1.0, 0.0], [0.5, 0.5]], [[1.0, 0.0], [0.5, 0.4]], [[1, 0], [0, 1.0]]]),
+            r"at time step 1: .*sums? to 0\.9.* at state 1",
+        ),
+        (
+            np.array([[[1.0, 0.0], [0.5, 0.5]]] * 2 + [[[1.5, -0.5], [0, 1.0]]]),
+            r"at time step 2: .*non-negative; got -0\.5 at state 0, action 1",
+        ),
+        (np.array([[0.5, 0.5], [0.25, 0.5]]), r"sums? to 0\.75 at state 1"),
+        (np.zeros((4, 2), dtype=int), r"policy must have shape .*got shape \(4, 2\)"),
+        (np.zeros((3, 2, 2), dtype=int), r"policy must have shape .*got shape \(3, 2, 2\)"),
+        (np.zeros((2, 2, 2, 2)), "policy must have shape"),
+    ],
+)
+def test_policy_value_rejects_bad_policies(policy, match):
+    with pytest.raises(ValueError, match=match):
+        finite_horizon_policy_value(chain(), policy, horizon=3)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"horizon": -2}, ValueError, "horizon must be >= 0"),
+        ({"horizon": 1.0}, TypeError, "horizon must be an int"),
+        ({"horizon": 2, "gamma": 2.0}, ValueError, r"gamma must lie in \[0, 1\]"),
+    ],
+)
+def test_policy_value_rejects_bad_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        finite_horizon_policy_value(chain(), np.array([0, 0]), **kwargs)
