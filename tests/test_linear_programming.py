@@ -1,0 +1,214 @@
+"""Tests of rl_planners.linear_programming.
+
+References are computed independently of the code under test: by hand, by
+enumerating every deterministic policy of a tiny model and solving its
+Bellman expectation equation densely, by a dense policy iteration written
+here, or taken from the literature (with the source beside the number).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+from scipy.optimize import OptimizeResult
+
+import rl_planners.linear_programming as lp_module
+from rl_planners.linear_programming import linear_programming
+from rl_planners.mdp import TabularMDP
+from rl_planners.result import PlanningResult
+from rl_planners.solvers import policy_iteration
+
+
+@st.composite
+def random_models(draw, max_states=3, max_actions=3, max_outcomes=3):
+    """``(mdp, T, R)``: a tiny random MDP with terminating outcomes, and its
+    dense non-terminating transitions ``T[s, a, s']`` and rewards ``R[s, a]``
+    built here from the raw outcome arrays."""
+    n_states = draw(st.integers(1, max_states))
+    n_actions = draw(st.integers(1, max_actions))
+    k = draw(st.integers(1, max_outcomes))
+    shape = (n_states, n_actions, k)
+    next_state = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n_states - 1)))
+    weights = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 4)))
+    weights[..., 0] += 1
+    prob = weights / weights.sum(axis=-1, keepdims=True)
+    reward = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5, allow_nan=False)))
+    terminated = draw(hnp.arrays(np.bool_, shape))
+    mdp = TabularMDP.from_outcomes(next_state, prob, reward, terminated)
+    T = np.zeros((n_states, n_actions, n_states))
+    s, a, _ = np.indices(shape)
+    np.add.at(T, (s, a, next_state), np.where(terminated, 0.0, prob))
+    R = (prob * reward).sum(axis=-1)
+    return mdp, T, R
+
+
+def dense_policy_value(T, R, actions, gamma):
+    """V^π = (I − γ T_π)^-1 R_π for a deterministic policy, by a dense solve."""
+    states = np.arange(R.shape[0])
+    return np.linalg.solve(np.eye(R.shape[0]) - gamma * T[states, actions], R[states, actions])
+
+
+def optimum_by_enumeration(T, R, gamma):
+    """V* = max over all A^S deterministic policies of V^π, state by state."""
+    n_states, n_actions = R.shape
+    values = [
+        dense_policy_value(T, R, np.array(actions), gamma)
+        for actions in itertools.product(range(n_actions), repeat=n_states)
+    ]
+    return np.max(values, axis=0)
+
+
+def dense_policy_iteration(T, R, gamma):
+    """Howard's policy iteration, dense; switches only on strict improvement."""
+    states = np.arange(R.shape[0])
+    actions = np.zeros(R.shape[0], dtype=int)
+    while True:
+        V = dense_policy_value(T, R, actions, gamma)
+        Q = R + gamma * np.einsum("sat,t->sa", T, V)
+        better = Q.max(axis=1) > Q[states, actions] + 1e-12 * max(1.0, np.abs(Q).max())
+        if not better.any():
+            return V
+        actions = np.where(better, Q.argmax(axis=1), actions)
+
+
+def dense_model_from_gym(env_id):
+    """Dense T (non-terminating) and R read from the env's ``P`` lists."""
+    base = gym.make(env_id).unwrapped
+    n_states, n_actions = base.observation_space.n, base.action_space.n
+    T = np.zeros((n_states, n_actions, n_states))
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for p, s_next, r, terminated in base.P[s][a]:
+                R[s, a] += p * r
+                if not terminated:
+                    T[s, a, s_next] += p
+    return T, R
+
+
+# ---------------------------------------------------------------- by hand
+
+
+def test_two_states_by_hand():
+    # State 0: action 0 stays (reward 1), action 1 moves to state 1 (reward 0).
+    # State 1: action 0 stays (reward 2), action 1 ends the episode (reward 5).
+    # γ = 0.5: V(1) = max(2 + V(1)/2, 5) = max(4, 5) = 5 (end);
+    #          V(0) = max(1 + V(0)/2, V(1)/2) = max(2, 2.5) = 2.5 (move).
+    mdp = TabularMDP.from_transitions(
+        {
+            0: {0: [(1.0, 0, 1.0, False)], 1: [(1.0, 1, 0.0, False)]},
+            1: {0: [(1.0, 1, 2.0, False)], 1: [(1.0, 1, 5.0, True)]},
+        }
+    )
+    result = linear_programming(mdp, gamma=0.5)
+    assert isinstance(result, PlanningResult)
+    np.testing.assert_allclose(result.V, [2.5, 5.0], rtol=0, atol=1e-12)
+    # Q(0, ·) = (1 + 2.5/2, 5/2), Q(1, ·) = (2 + 5/2, 5).
+    np.testing.assert_allclose(result.Q, [[2.25, 2.5], [4.5, 5.0]], rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(result.policy, [1, 1])
+    assert result.policy.dtype == np.int64
+    assert result.converged and result.iterations >= 1 and result.gamma == 0.5
+    assert result.residuals.shape == (1,) and result.residuals[0] < 1e-12
+
+
+# ------------------------------------------------------------- properties
+
+
+@settings(max_examples=80, deadline=None)
+@given(model=random_models(), gamma=st.floats(0.0, 0.95))
+def test_lp_matches_enumeration_of_all_policies(model, gamma):
+    mdp, T, R = model
+    V_star = optimum_by_enumeration(T, R, gamma)
+    result = linear_programming(mdp, gamma)
+    scale = max(1.0, np.max(np.abs(V_star)))
+    np.testing.assert_allclose(result.V, V_star, rtol=0, atol=1e-9 * scale)
+    # Its greedy policy is optimal, and V satisfies the Bellman equation.
+    V_policy = dense_policy_value(T, R, result.policy, gamma)
+    np.testing.assert_allclose(V_policy, V_star, rtol=0, atol=1e-9 * scale)
+    assert result.residuals[0] <= 1e-9 * scale
+
+
+@settings(max_examples=40, deadline=None)
+@given(model=random_models(max_states=6, max_actions=4), gamma=st.floats(0.0, 0.99))
+def test_lp_agrees_with_policy_iteration(model, gamma):
+    mdp, _, _ = model
+    V_lp = linear_programming(mdp, gamma).V
+    V_pi = policy_iteration(mdp, gamma).V
+    scale = max(1.0, np.max(np.abs(V_pi)))
+    np.testing.assert_allclose(V_lp, V_pi, rtol=0, atol=1e-8 * scale)
+
+
+# ------------------------------------------------------------ Gymnasium envs
+
+
+def test_frozen_lake_published_values():
+    # Optimal V of FrozenLake 4x4 (slippery) at γ = 0.99, printed to 4 decimals in
+    # M. Morales, "Grokking Deep Reinforcement Learning" (Manning, 2020), ch. 3,
+    # notebook mimoralea/gdrl notebooks/chapter_03/chapter-03.ipynb, cells 42
+    # (policy iteration) and 47 (value iteration). Holes and goal are 0.
+    published = np.array(
+        [
+            [0.5420, 0.4988, 0.4707, 0.4569],
+            [0.5585, 0.0, 0.3583, 0.0],
+            [0.5918, 0.6431, 0.6152, 0.0],
+            [0.0, 0.7417, 0.8628, 0.0],
+        ]
+    ).reshape(-1)
+    result = linear_programming(TabularMDP.from_env(gym.make("FrozenLake-v1")), 0.99)
+    np.testing.assert_allclose(result.V, published, rtol=0, atol=5e-5)
+
+
+@pytest.mark.parametrize("env_id", ["FrozenLake-v1", "FrozenLake8x8-v1", "Taxi-v4"])
+def test_gym_envs_match_dense_policy_iteration(env_id):
+    # Taxi's drop-off outcome terminates without an absorbing state: an LP that
+    # gave it future value would be off by far more than the tolerance.
+    gamma = 0.99
+    T, R = dense_model_from_gym(env_id)
+    V_reference = dense_policy_iteration(T, R, gamma)
+    result = linear_programming(TabularMDP.from_env(gym.make(env_id)), gamma)
+    np.testing.assert_allclose(result.V, V_reference, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        dense_policy_value(T, R, result.policy, gamma), V_reference, rtol=0, atol=1e-9
+    )
+
+
+# ------------------------------------------------------------------ errors
+
+
+def test_undiscounted_is_refused_with_advice():
+    mdp = TabularMDP.from_transitions({0: {0: [(1.0, 0, 0.0, False)]}})
+    with pytest.raises(ValueError, match=r"gamma < 1.*value_iteration or policy_iteration"):
+        linear_programming(mdp, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("gamma", "error", "match"),
+    [
+        (1.5, ValueError, r"gamma must lie in \[0, 1\]"),
+        (-0.5, ValueError, r"gamma must lie in \[0, 1\]"),
+        (float("nan"), ValueError, r"gamma must lie in \[0, 1\]"),
+        ("0.9", TypeError, "gamma must be a real number"),
+    ],
+)
+def test_bad_gamma(gamma, error, match):
+    mdp = TabularMDP.from_transitions({0: {0: [(1.0, 0, 0.0, True)]}})
+    with pytest.raises(error, match=match):
+        linear_programming(mdp, gamma)
+
+
+def test_solver_failure_is_reported(monkeypatch):
+    def failing_linprog(*args, **kwargs):
+        return OptimizeResult(
+            x=None, status=4, message="Numerical difficulties encountered.", nit=3
+        )
+
+    monkeypatch.setattr(lp_module, "linprog", failing_linprog)
+    mdp = TabularMDP.from_transitions({0: {0: [(1.0, 0, 1.0, True)]}})
+    with pytest.raises(RuntimeError, match=r"status 4 \(Numerical difficulties"):
+        linear_programming(mdp, 0.9)
