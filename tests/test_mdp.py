@@ -1,0 +1,762 @@
+"""Tests of rl_planners.mdp: the TabularMDP constructors, derived arrays and validation.
+
+References are computed here from the outcome lists themselves (``P[s][a]``),
+never from the arrays under test.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import re
+import warnings
+from typing import ClassVar
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from strategies import RandomMDP, random_mdps
+
+from rl_planners import ModelError, TabularMDP
+
+GYMNASIUM_ENVS = [
+    pytest.param("FrozenLake-v1", {}, id="FrozenLake-v1"),
+    pytest.param("FrozenLake8x8-v1", {}, id="FrozenLake8x8-v1"),
+    pytest.param("FrozenLake-v1", {"is_slippery": False}, id="FrozenLake-v1-deterministic"),
+    pytest.param("Taxi-v4", {}, id="Taxi-v4"),
+    pytest.param("Taxi-v4", {"is_rainy": True}, id="Taxi-v4-rainy"),
+    pytest.param("CliffWalking-v1", {}, id="CliffWalking-v1"),
+    pytest.param("CliffWalkingSlippery-v1", {}, id="CliffWalkingSlippery-v1"),
+]
+
+ARRAY_FIELDS = ("row_offsets", "next_state", "prob", "reward", "terminated")
+
+
+def small_P() -> dict:
+    """Three states, two actions; a terminating outcome, a duplicate next state."""
+    return {
+        0: {
+            0: [(1.0, 0, 0.0, False)],
+            1: [(0.5, 1, 1.0, False), (0.5, 2, -1.0, True)],
+        },
+        1: {
+            0: [(0.25, 2, 2.0, False), (0.75, 2, 4.0, False)],  # duplicate s' = 2
+            1: [(1.0, 0, 0.0, False)],
+        },
+        2: {
+            0: [(1.0, 2, 0.0, True)],
+            1: [(0.25, 1, -2.0, False), (0.75, 2, 3.0, True)],
+        },
+    }
+
+
+def dense_reference(P) -> tuple[np.ndarray, np.ndarray]:
+    """``(continuation (S*A, S), R (S, A))`` accumulated outcome by outcome."""
+    n_states, n_actions = len(P), len(P[0])
+    continuation = np.zeros((n_states * n_actions, n_states))
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for p, s_next, r, done in P[s][a]:
+                R[s, a] += p * r
+                if not done:
+                    continuation[s * n_actions + a, int(s_next)] += p
+    return continuation, R
+
+
+def assert_message(excinfo: pytest.ExceptionInfo, *patterns: str) -> None:
+    """Every regex in ``patterns`` occurs in the exception's message."""
+    message = str(excinfo.value)
+    for pattern in patterns:
+        assert re.search(pattern, message), f"{pattern!r} not found in {message!r}"
+
+
+def assert_same_arrays(left: TabularMDP, right: TabularMDP) -> None:
+    assert (left.n_states, left.n_actions) == (right.n_states, right.n_actions)
+    for name in ARRAY_FIELDS:
+        np.testing.assert_array_equal(getattr(left, name), getattr(right, name), name)
+
+
+# ------------------------------------------------------------ from_transitions
+def test_from_transitions_reads_the_outcome_lists():
+    mdp = TabularMDP.from_transitions(small_P())
+    assert (mdp.n_states, mdp.n_actions) == (3, 2)
+    np.testing.assert_array_equal(mdp.row_offsets, [0, 1, 3, 5, 6, 7, 9])
+    np.testing.assert_array_equal(mdp.next_state, [0, 1, 2, 2, 2, 0, 2, 1, 2])
+    np.testing.assert_array_equal(mdp.prob, [1.0, 0.5, 0.5, 0.25, 0.75, 1.0, 1.0, 0.25, 0.75])
+    np.testing.assert_array_equal(mdp.reward, [0.0, 1.0, -1.0, 2.0, 4.0, 0.0, 0.0, -2.0, 3.0])
+    np.testing.assert_array_equal(
+        mdp.terminated, [False, False, True, False, False, False, True, False, True]
+    )
+    np.testing.assert_array_equal(mdp.initial_distribution, np.full(3, 1 / 3))
+
+
+def test_expected_reward_by_hand():
+    # R(s, a) = Σ prob · reward over the row:
+    # R(0,1) = .5·1 + .5·(-1) = 0;  R(1,0) = .25·2 + .75·4 = 3.5;
+    # R(2,1) = .25·(-2) + .75·3 = 1.75.
+    R = TabularMDP.from_transitions(small_P()).R
+    np.testing.assert_allclose(R, [[0.0, 0.0], [3.5, 0.0], [0.0, 1.75]], atol=1e-15)
+    assert R.shape == (3, 2)
+    assert R.dtype == np.float64
+
+
+def test_continuation_by_hand():
+    # Terminating outcomes add no continuation; the duplicate s' = 2 of (1, 0) adds up.
+    continuation = TabularMDP.from_transitions(small_P()).continuation
+    assert sp.issparse(continuation)
+    assert continuation.format == "csr"
+    assert continuation.shape == (6, 3)
+    expected = [
+        [1.0, 0.0, 0.0],  # (0, 0)
+        [0.0, 0.5, 0.0],  # (0, 1): the 0.5 to state 2 terminates
+        [0.0, 0.0, 1.0],  # (1, 0): 0.25 + 0.75, both to state 2
+        [1.0, 0.0, 0.0],  # (1, 1)
+        [0.0, 0.0, 0.0],  # (2, 0): terminates
+        [0.0, 0.25, 0.0],  # (2, 1)
+    ]
+    np.testing.assert_allclose(continuation.toarray(), expected, atol=1e-15)
+
+
+def test_from_transitions_accepts_lists_and_an_initial_distribution():
+    P = small_P()
+    as_lists = [[P[s][a] for a in range(2)] for s in range(3)]
+    mdp = TabularMDP.from_transitions(as_lists, initial_distribution=[0.0, 0.25, 0.75])
+    assert_same_arrays(mdp, TabularMDP.from_transitions(P))
+    np.testing.assert_array_equal(mdp.initial_distribution, [0.0, 0.25, 0.75])
+    assert mdp.initial_distribution.dtype == np.float64
+
+
+def test_from_transitions_does_not_change_its_input():
+    P = small_P()
+    before = copy.deepcopy(P)
+    TabularMDP.from_transitions(P).to_transitions()
+    assert P == before
+
+
+def test_model_error_is_a_value_error():
+    assert issubclass(ModelError, ValueError)
+
+
+# ------------------------------------------------------------------ round trip
+@pytest.mark.parametrize(("env_id", "kwargs"), GYMNASIUM_ENVS)
+def test_gymnasium_round_trip_is_exact(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
+    P = env.unwrapped.P
+    mdp = TabularMDP.from_env(env)
+    assert mdp.to_transitions() == P
+    again = TabularMDP.from_transitions(mdp.to_transitions(), mdp.initial_distribution)
+    assert_same_arrays(again, mdp)
+    np.testing.assert_array_equal(again.initial_distribution, mdp.initial_distribution)
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), GYMNASIUM_ENVS)
+def test_from_env_reads_spaces_and_initial_distribution(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
+    base = env.unwrapped
+    mdp = TabularMDP.from_env(env)
+    assert mdp.n_states == base.observation_space.n
+    assert mdp.n_actions == base.action_space.n
+    np.testing.assert_array_equal(mdp.initial_distribution, base.initial_state_distrib)
+    # wrapped or not, the same model
+    assert_same_arrays(TabularMDP.from_env(base), mdp)
+
+
+@pytest.mark.parametrize(("env_id", "kwargs"), GYMNASIUM_ENVS)
+def test_continuation_and_reward_honour_terminated_and_sum_duplicates(env_id, kwargs):
+    env = gym.make(env_id, **kwargs)
+    mdp = TabularMDP.from_env(env)
+    continuation, R = dense_reference(env.unwrapped.P)
+    np.testing.assert_allclose(mdp.continuation.toarray(), continuation, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(mdp.R, R, rtol=0, atol=1e-12)
+
+
+def test_frozen_lake_duplicate_outcomes_add_up():
+    # FrozenLake's slippery LEFT from the start lists state 0 twice (bumping the
+    # west wall, and slipping up into the north wall), then state 4.
+    P = gym.make("FrozenLake-v1").unwrapped.P
+    (p1, s1, _, _), (p2, s2, _, _), (p3, s3, _, _) = P[0][0]
+    assert (s1, s2, s3) == (0, 0, 4)
+    row = TabularMDP.from_transitions(P).continuation[0].toarray().ravel()
+    assert row[0] == pytest.approx(p1 + p2, abs=1e-15)
+    assert row[4] == pytest.approx(p3, abs=1e-15)
+    assert row.sum() == pytest.approx(1.0, abs=1e-15)
+
+
+def test_frozen_lake_holes_and_goal_continue_nowhere():
+    # Holes 5, 7, 11, 12 and goal 15 are zero-reward self-loops flagged terminated.
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
+    dense = mdp.continuation.toarray().reshape(16, 4, 16)
+    for state in (5, 7, 11, 12, 15):
+        assert not dense[state].any()
+        np.testing.assert_array_equal(mdp.R[state], 0.0)
+
+
+def test_taxi_drop_off_terminates_but_is_not_absorbing():
+    # The successful drop-off earns +20 and terminates; its next state still has
+    # ordinary moves in P. The outcome must add nothing to the continuation.
+    env = gym.make("Taxi-v4")
+    P = env.unwrapped.P
+    mdp = TabularMDP.from_env(env)
+    drop_offs = [
+        (s, a) for s in P for a in P[s] if any(done and r == 20 for _, _, r, done in P[s][a])
+    ]
+    assert drop_offs
+    for s, a in drop_offs:
+        assert mdp.continuation[s * 6 + a].nnz == 0
+        assert mdp.R[s, a] == 20.0
+        (_, s_next, _, _) = P[s][a][0]
+        assert any(not done for a2 in P[s_next] for _, _, _, done in P[s_next][a2])
+
+
+# ------------------------------------------------------------------ from_arrays
+def test_from_arrays_with_state_action_rewards():
+    T = np.array(
+        [
+            [[0.5, 0.5], [0.0, 1.0]],
+            [[1.0, 0.0], [0.2, 0.8]],
+        ]
+    )
+    R = np.array([[1.0, -1.0], [0.0, 2.5]])
+    mdp = TabularMDP.from_arrays(T, R)
+    np.testing.assert_allclose(mdp.continuation.toarray(), T.reshape(4, 2), atol=1e-15)
+    np.testing.assert_allclose(mdp.R, R, atol=1e-15)
+    assert not mdp.terminated.any()
+
+
+def test_from_arrays_with_transition_rewards():
+    T = np.array([[[0.25, 0.75]], [[1.0, 0.0]]])
+    R3 = np.array([[[4.0, -4.0]], [[1.0, 99.0]]])
+    mdp = TabularMDP.from_arrays(T, R3)
+    # R(0,0) = .25·4 + .75·(-4) = -2;  R(1,0) = 1·1 (the 99 has probability 0)
+    np.testing.assert_allclose(mdp.R, [[-2.0], [1.0]], atol=1e-15)
+
+
+def gridworld_4x4_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """S&B Example 4.1 dynamics: moves off the grid stay put, reward -1 everywhere."""
+    T = np.zeros((16, 4, 16))
+    for s in range(16):
+        row, col = divmod(s, 4)
+        for a, (dr, dc) in enumerate([(-1, 0), (0, 1), (1, 0), (0, -1)]):
+            r, c = row + dr, col + dc
+            if not (0 <= r < 4 and 0 <= c < 4):
+                r, c = row, col
+            T[s, a, 4 * r + c] = 1.0
+    return T, -np.ones((16, 4))
+
+
+def test_from_arrays_terminal_states_terminate_and_absorb():
+    T, R = gridworld_4x4_arrays()
+    T_before, R_before = T.copy(), R.copy()
+    mdp = TabularMDP.from_arrays(T, R, terminal_states=[0, 15])
+    np.testing.assert_array_equal(T, T_before)  # inputs untouched
+    np.testing.assert_array_equal(R, R_before)
+    dense = mdp.continuation.toarray().reshape(16, 4, 16)
+    # every transition into a terminal state terminates ...
+    np.testing.assert_array_equal(dense[:, :, [0, 15]], 0.0)
+    P = mdp.to_transitions()
+    for s in range(16):
+        for a in range(4):
+            for _, s_next, _, done in P[s][a]:
+                if s_next in (0, 15):
+                    assert done, (s, a, s_next)
+    # ... and terminal rows are absorbing with no reward: V(terminal) = 0
+    for state in (0, 15):
+        assert not dense[state].any()
+        np.testing.assert_array_equal(mdp.R[state], 0.0)
+    # the other rows keep their dynamics and rewards
+    np.testing.assert_array_equal(mdp.R[1:15], -1.0)
+    np.testing.assert_allclose(dense[5], T[5], atol=0)
+
+
+def test_from_arrays_initial_distribution():
+    T, R = gridworld_4x4_arrays()
+    start = np.zeros(16)
+    start[5] = 1.0
+    mdp = TabularMDP.from_arrays(T, R, terminal_states=[0, 15], initial_distribution=start)
+    np.testing.assert_array_equal(mdp.initial_distribution, start)
+    uniform = TabularMDP.from_arrays(T, R)
+    np.testing.assert_allclose(uniform.initial_distribution, np.full(16, 1 / 16))
+
+
+# ---------------------------------------------------------------- from_outcomes
+def test_from_outcomes_drops_padding_and_matches_the_dict():
+    P = small_P()
+    next_state = np.zeros((3, 2, 2), dtype=np.int64)
+    prob = np.zeros((3, 2, 2))
+    reward = np.zeros((3, 2, 2))
+    terminated = np.zeros((3, 2, 2), dtype=bool)
+    for s in range(3):
+        for a in range(2):
+            for k, (p, s_next, r, done) in enumerate(P[s][a]):
+                next_state[s, a, k], prob[s, a, k] = s_next, p
+                reward[s, a, k], terminated[s, a, k] = r, done
+    mdp = TabularMDP.from_outcomes(next_state, prob, reward, terminated)
+    assert mdp.n_outcomes == 9  # 12 slots, 3 of them padding
+    assert_same_arrays(mdp, TabularMDP.from_transitions(P))
+    assert mdp.to_transitions() == P
+
+
+def test_from_outcomes_defaults():
+    next_state = np.array([[[0, 1]], [[1, 1]]])
+    prob = np.array([[[0.5, 0.5]], [[1.0, 0.0]]])
+    reward = np.array([[3.0], [-1.0]])  # one reward per (s, a)
+    mdp = TabularMDP.from_outcomes(next_state, prob, reward)
+    assert not mdp.terminated.any()
+    np.testing.assert_array_equal(mdp.reward, [3.0, 3.0, -1.0])
+    np.testing.assert_allclose(mdp.R, [[3.0], [-1.0]])
+    np.testing.assert_allclose(mdp.initial_distribution, [0.5, 0.5])
+    for name, dtype in [("prob", np.float64), ("reward", np.float64), ("next_state", np.int64)]:
+        assert getattr(mdp, name).dtype == dtype
+
+
+# ------------------------------------------------------------------ immutability
+@pytest.mark.parametrize("name", [*ARRAY_FIELDS, "initial_distribution", "R"])
+def test_arrays_are_read_only(name):
+    mdp = TabularMDP.from_transitions(small_P())
+    array = getattr(mdp, name)
+    with pytest.raises(ValueError, match="read-only"):
+        array[0] = array[0]
+
+
+def test_model_attributes_cannot_be_reassigned():
+    mdp = TabularMDP.from_transitions(small_P())
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mdp.n_states = 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        mdp.prob = np.ones(9)
+
+
+# ------------------------------------------------------------- errors: the dict
+def with_row(s: int, a: int, outcomes) -> dict:
+    P = small_P()
+    P[s][a] = outcomes
+    return P
+
+
+NAN, INF = math.nan, math.inf
+
+BAD_TRANSITIONS = [
+    pytest.param(
+        with_row(1, 0, [(-0.5, 2, 0.0, False), (1.5, 0, 0.0, False)]),
+        [r"probabilit", r"state 1\b", r"action 0\b", r"-0\.5"],
+        id="negative-probability",
+    ),
+    pytest.param(
+        with_row(2, 1, [(NAN, 1, 0.0, False), (1.0, 2, 0.0, False)]),
+        [r"probabilit", r"state 2\b", r"action 1\b", r"nan"],
+        id="nan-probability",
+    ),
+    pytest.param(
+        with_row(0, 1, [(INF, 1, 0.0, False)]),
+        [r"probabilit", r"state 0\b", r"action 1\b", r"inf"],
+        id="inf-probability",
+    ),
+    pytest.param(
+        with_row(0, 1, [(0.5, 1, 0.0, False), (0.4, 2, 0.0, False)]),
+        [r"sum", r"state 0\b", r"action 1\b", r"0\.9"],
+        id="row-sums-below-one",
+    ),
+    pytest.param(
+        with_row(1, 1, [(0.7, 1, 0.0, False), (0.7, 2, 0.0, False)]),
+        [r"sum", r"state 1\b", r"action 1\b", r"1\.4"],
+        id="row-sums-above-one",
+    ),
+    pytest.param(
+        with_row(1, 0, []),
+        [r"sum", r"state 1\b", r"action 0\b"],
+        id="no-outcomes",
+    ),
+    pytest.param(
+        with_row(1, 1, [(1.0, 3, 0.0, False)]),
+        [r"next state", r"state 1\b", r"action 1\b", r"\b3\b"],
+        id="next-state-too-large",
+    ),
+    pytest.param(
+        with_row(0, 0, [(1.0, -1, 0.0, False)]),
+        [r"next state", r"state 0\b", r"action 0\b", r"-1\b"],
+        id="next-state-negative",
+    ),
+    pytest.param(
+        with_row(2, 0, [(1.0, 1.5, 0.0, False)]),
+        [r"next state", r"state 2\b", r"action 0\b", r"1\.5"],
+        id="next-state-not-integer",
+    ),
+    pytest.param(
+        with_row(1, 0, [(1.0, 2, NAN, False)]),
+        [r"reward", r"state 1\b", r"action 0\b", r"nan"],
+        id="nan-reward",
+    ),
+    pytest.param(
+        with_row(0, 1, [(0.5, 1, INF, False), (0.5, 2, 0.0, True)]),
+        [r"reward", r"state 0\b", r"action 1\b", r"inf"],
+        id="inf-reward",
+    ),
+    pytest.param(
+        with_row(2, 1, [(1.0, 1, -INF, False)]),
+        [r"reward", r"state 2\b", r"action 1\b", r"-inf"],
+        id="minus-inf-reward",
+    ),
+    pytest.param(
+        with_row(1, 1, [(1.0, 0, 0.0)]),
+        [r"state 1\b", r"action 1\b", r"\(prob, next_state, reward, terminated\)"],
+        id="outcome-of-three",
+    ),
+    pytest.param(
+        with_row(0, 0, [(1.0, 0, "x", False)]),
+        [r"state 0\b", r"action 0\b"],
+        id="reward-not-a-number",
+    ),
+    pytest.param(
+        with_row(2, 0, [None]),
+        [r"state 2\b", r"action 0\b"],
+        id="outcome-is-none",
+    ),
+]
+
+
+@pytest.mark.parametrize(("P", "patterns"), BAD_TRANSITIONS)
+def test_bad_outcomes_raise_model_error_naming_where(P, patterns):
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_transitions(P)
+    assert_message(excinfo, *patterns)
+
+
+def test_missing_state():
+    P = small_P()
+    P[3] = P.pop(2)  # states 0, 1, 3: state 2 is missing
+    with pytest.raises(ModelError, match=r"state 2\b"):
+        TabularMDP.from_transitions(P)
+
+
+def test_missing_action_key():
+    P = small_P()
+    P[1] = {0: P[1][0], 2: P[1][1]}  # actions 0, 2: action 1 is missing
+    with pytest.raises(ModelError, match=r"action 1\b") as excinfo:
+        TabularMDP.from_transitions(P)
+    assert_message(excinfo, r"(state |P\[)1\b")
+
+
+def test_state_with_fewer_actions():
+    P = small_P()
+    del P[2][1]
+    with pytest.raises(ModelError, match=r"state 2\b") as excinfo:
+        TabularMDP.from_transitions(P)
+    assert_message(excinfo, r"action")
+
+
+def test_state_with_more_actions():
+    P = small_P()
+    P[1][2] = [(1.0, 0, 0.0, False)]
+    with pytest.raises(ModelError, match=r"state 1\b"):
+        TabularMDP.from_transitions(P)
+
+
+@pytest.mark.parametrize("P", [{}, [], 5, "abc", None], ids=repr)
+def test_not_a_transition_table(P):
+    with pytest.raises(ModelError, match="P"):
+        TabularMDP.from_transitions(P)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=TypeError,
+    reason="from_transitions calls len() on P[s] / P[s][a] unchecked: a None row "
+    "crashes with TypeError instead of a ModelError naming the state",
+)
+@pytest.mark.parametrize("where", ["state", "action"])
+def test_row_that_is_none(where):
+    P = small_P()
+    if where == "state":
+        P[1] = None
+    else:
+        P[1][0] = None
+    with pytest.raises(ModelError, match=r"(state |P\[)1\b"):
+        TabularMDP.from_transitions(P)
+
+
+@pytest.mark.parametrize(
+    ("initial", "patterns"),
+    [
+        ([0.5, 0.5], [r"initial_distribution", r"\(3,\)"]),
+        ([1.5, -0.5, 0.0], [r"initial_distribution", r"state 1\b", r"-0\.5"]),
+        ([0.5, 0.2, 0.0], [r"initial_distribution", r"sum"]),
+        ([NAN, 0.5, 0.5], [r"initial_distribution", r"state 0\b", r"nan"]),
+        ([[1.0, 0.0, 0.0]], [r"initial_distribution", r"shape"]),
+    ],
+    ids=["wrong-length", "negative", "sum", "nan", "2d"],
+)
+def test_bad_initial_distribution(initial, patterns):
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_transitions(small_P(), initial_distribution=initial)
+    assert_message(excinfo, *patterns)
+
+
+# ------------------------------------------------------------ errors: arrays
+def valid_arrays() -> tuple[np.ndarray, np.ndarray]:
+    T = np.zeros((3, 2, 3))
+    T[:, :, 0] = 1.0
+    return T, np.zeros((3, 2))
+
+
+def test_from_arrays_rejects_pymdptoolbox_layout():
+    # (A, S, S) = (2, 3, 3): the message says how to transpose
+    with pytest.raises(ModelError, match=r"\(S, A, S\)") as excinfo:
+        TabularMDP.from_arrays(np.zeros((2, 3, 3)), np.zeros((3, 2)))
+    assert_message(excinfo, r"transpose")
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (3, 2, 3, 1)])
+def test_from_arrays_rejects_transitions_of_wrong_rank(shape):
+    with pytest.raises(ModelError, match=r"shape"):
+        TabularMDP.from_arrays(np.zeros(shape), np.zeros((3, 2)))
+
+
+def test_from_arrays_rejects_rewards_of_wrong_shape():
+    T, _ = valid_arrays()
+    with pytest.raises(ModelError, match=r"rewards") as excinfo:
+        TabularMDP.from_arrays(T, np.zeros((3, 3)))
+    assert_message(excinfo, r"\(3, 3\)")
+
+
+@pytest.mark.parametrize("value", [NAN, INF, -INF], ids=["nan", "inf", "-inf"])
+def test_from_arrays_rejects_non_finite_rewards(value):
+    T, R = valid_arrays()
+    R[1, 0] = value
+    with pytest.raises(ModelError, match=r"reward") as excinfo:
+        TabularMDP.from_arrays(T, R)
+    assert_message(excinfo, r"state 1\b", r"action 0\b")
+    R3 = np.zeros((3, 2, 3))
+    R3[2, 1, 0] = value
+    with pytest.raises(ModelError, match=r"reward") as excinfo:
+        TabularMDP.from_arrays(T, R3)
+    assert_message(excinfo, r"state 2\b", r"action 1\b")
+
+
+def test_from_arrays_rejects_bad_probabilities():
+    T, R = valid_arrays()
+    T[1, 1, 0] = 0.9
+    with pytest.raises(ModelError, match=r"sum") as excinfo:
+        TabularMDP.from_arrays(T, R)
+    assert_message(excinfo, r"state 1\b", r"action 1\b")
+    T, R = valid_arrays()
+    T[0, 1, 0], T[0, 1, 2] = 1.5, -0.5
+    with pytest.raises(ModelError, match=r"-0\.5") as excinfo:
+        TabularMDP.from_arrays(T, R)
+    assert_message(excinfo, r"state 0\b", r"action 1\b")
+    T, R = valid_arrays()
+    T[2, 0, 1] = NAN
+    with pytest.raises(ModelError, match=r"nan") as excinfo:
+        TabularMDP.from_arrays(T, R)
+    assert_message(excinfo, r"state 2\b", r"action 0\b")
+
+
+@pytest.mark.parametrize("terminal", [[5], [-1], [1.5]], ids=["too-large", "negative", "float"])
+def test_from_arrays_rejects_bad_terminal_states(terminal):
+    T, R = valid_arrays()
+    with pytest.raises(ModelError, match=r"terminal_states"):
+        TabularMDP.from_arrays(T, R, terminal_states=terminal)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="from_arrays lets NumPy's own ValueError escape for ragged or "
+    "non-numeric transitions instead of raising ModelError",
+)
+@pytest.mark.parametrize("transitions", [[[[1.0]], [[1.0, 0.0]]], "abc"], ids=["ragged", "string"])
+def test_from_arrays_rejects_non_numeric_transitions(transitions):
+    with pytest.raises(ModelError):
+        TabularMDP.from_arrays(transitions, np.zeros((1, 1)))
+
+
+def valid_outcomes():
+    next_state = np.zeros((2, 2, 2), dtype=np.int64)
+    prob = np.zeros((2, 2, 2))
+    prob[..., 0] = 1.0
+    return next_state, prob, np.zeros((2, 2, 2))
+
+
+def test_from_outcomes_rejects_bad_shapes():
+    next_state, prob, reward = valid_outcomes()
+    with pytest.raises(ModelError, match=r"\(S, A, K\)"):
+        TabularMDP.from_outcomes(next_state[0], prob, reward)
+    with pytest.raises(ModelError, match=r"prob"):
+        TabularMDP.from_outcomes(next_state, prob[..., :1], reward)
+    with pytest.raises(ModelError, match=r"reward"):
+        TabularMDP.from_outcomes(next_state, prob, reward[..., :1])
+    with pytest.raises(ModelError, match=r"terminated"):
+        TabularMDP.from_outcomes(next_state, prob, reward, np.zeros((2, 2), dtype=bool))
+
+
+def test_from_outcomes_rejects_bad_values():
+    next_state, prob, reward = valid_outcomes()
+    next_state[1, 0, 0] = 7
+    with pytest.raises(ModelError, match=r"next state") as excinfo:
+        TabularMDP.from_outcomes(next_state, prob, reward)
+    assert_message(excinfo, r"state 1\b", r"action 0\b", r"\b7\b")
+    next_state, prob, reward = valid_outcomes()
+    reward[0, 1, 0] = NAN
+    with pytest.raises(ModelError, match=r"reward") as excinfo:
+        TabularMDP.from_outcomes(next_state, prob, reward)
+    assert_message(excinfo, r"state 0\b", r"action 1\b")
+    next_state, prob, reward = valid_outcomes()
+    prob[1, 1] = [0.5, 0.25]
+    with pytest.raises(ModelError, match=r"sum") as excinfo:
+        TabularMDP.from_outcomes(next_state, prob, reward)
+    assert_message(excinfo, r"state 1\b", r"action 1\b")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=ZeroDivisionError,
+    reason="from_outcomes/from_arrays divide by zero on an empty model "
+    "(S = 0 or K = 0) instead of raising ModelError",
+)
+@pytest.mark.parametrize("empty", ["no-states", "no-outcomes", "arrays-no-states"])
+def test_empty_models_raise_model_error(empty):
+    with pytest.raises(ModelError):
+        if empty == "no-states":
+            TabularMDP.from_outcomes(
+                np.zeros((0, 2, 2), int), np.zeros((0, 2, 2)), np.zeros((0, 2, 2))
+            )
+        elif empty == "no-outcomes":
+            TabularMDP.from_outcomes(
+                np.zeros((2, 2, 0), int), np.zeros((2, 2, 0)), np.zeros((2, 2, 0))
+            )
+        else:
+            TabularMDP.from_arrays(np.zeros((0, 2, 0)), np.zeros((0, 2)))
+
+
+# --------------------------------------------------------------- errors: envs
+class _DiscreteEnv(gym.Env):
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(2)
+
+
+class _EnvWithSmallP(_DiscreteEnv):
+    P: ClassVar[dict] = {0: {0: [(1.0, 0, 0.0, False)]}}
+    initial_state_distrib = np.array([1.0])
+
+
+class _EnvWithoutInitialDistribution(gym.Env):
+    observation_space = gym.spaces.Discrete(2)
+    action_space = gym.spaces.Discrete(1)
+    P: ClassVar[dict] = {0: {0: [(1.0, 1, 1.0, True)]}, 1: {0: [(1.0, 1, 0.0, True)]}}
+
+
+class _EnvStartingAtOne(gym.Env):
+    observation_space = gym.spaces.Discrete(1, start=1)
+    action_space = gym.spaces.Discrete(1)
+    P: ClassVar[dict] = {0: {0: [(1.0, 0, 0.0, False)]}}
+
+
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Blackjack-v1", "MountainCar-v0"])
+def test_from_env_needs_discrete_spaces(env_id):
+    with pytest.raises(ModelError, match=r"Discrete") as excinfo:
+        TabularMDP.from_env(gym.make(env_id))
+    assert_message(excinfo, env_id)
+
+
+def test_from_env_needs_spaces_starting_at_zero():
+    with pytest.raises(ModelError, match=r"start"):
+        TabularMDP.from_env(_EnvStartingAtOne())
+
+
+def test_from_env_needs_a_model():
+    with pytest.raises(ModelError, match=r"\bP\b") as excinfo:
+        TabularMDP.from_env(_DiscreteEnv())
+    assert_message(excinfo, r"from_transitions|from_arrays")
+
+
+def test_from_env_checks_the_model_against_the_spaces():
+    with pytest.raises(ModelError, match=r"states") as excinfo:
+        TabularMDP.from_env(_EnvWithSmallP())
+    assert_message(excinfo, r"\b1\b", r"\b2\b")
+
+
+def test_from_env_without_initial_distribution_warns_and_uses_uniform():
+    with pytest.warns(UserWarning, match=r"initial"):
+        mdp = TabularMDP.from_env(_EnvWithoutInitialDistribution())
+    np.testing.assert_array_equal(mdp.initial_distribution, [0.5, 0.5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        explicit = TabularMDP.from_env(
+            _EnvWithoutInitialDistribution(), initial_distribution=[1.0, 0.0]
+        )
+    np.testing.assert_array_equal(explicit.initial_distribution, [1.0, 0.0])
+
+
+# ------------------------------------------------------------------ properties
+@given(random_mdps())
+def test_round_trip_property(model: RandomMDP):
+    mdp = model.from_transitions()
+    assert mdp.to_transitions() == model.P
+    assert_same_arrays(TabularMDP.from_transitions(mdp.to_transitions()), mdp)
+
+
+@given(random_mdps())
+def test_formulations_derive_the_same_continuation_and_reward(model: RandomMDP):
+    continuation, R = dense_reference(model.P)
+    for mdp in (model.from_transitions(), model.from_outcomes()):
+        np.testing.assert_allclose(mdp.continuation.toarray(), continuation, atol=1e-14)
+        np.testing.assert_allclose(mdp.R, R, atol=1e-12)
+    S, A = model.n_states, model.n_actions
+    with_sink = model.from_arrays_with_sink()
+    np.testing.assert_allclose(
+        with_sink.continuation.toarray()[: S * A, :S], continuation, atol=1e-14
+    )
+    np.testing.assert_allclose(with_sink.R[:S], R, atol=1e-12)
+
+
+CORRUPTIONS = [
+    "negative-probability",
+    "nan-probability",
+    "scaled-probability",
+    "next-state-too-large",
+    "next-state-negative",
+    "nan-reward",
+    "inf-reward",
+    "drop-terminated-flag",
+    "reward-is-text",
+    "empty-row",
+    "drop-action",
+]
+
+
+@given(random_mdps(), st.data())
+def test_corrupted_models_raise_model_error(model: RandomMDP, data):
+    """Every corruption of a valid model raises ModelError, never another exception."""
+    P = copy.deepcopy(model.P)
+    s = data.draw(st.integers(0, model.n_states - 1), label="state")
+    a = data.draw(st.integers(0, model.n_actions - 1), label="action")
+    kind = data.draw(st.sampled_from(CORRUPTIONS), label="corruption")
+    outcomes = P[s][a]
+    # the outcome with the largest probability, so that scaling it is visible
+    k = max(range(len(outcomes)), key=lambda i: outcomes[i][0])
+    p, s_next, r, done = outcomes[k]
+    replace = {
+        "negative-probability": (-p - 0.5, s_next, r, done),
+        "nan-probability": (NAN, s_next, r, done),
+        "scaled-probability": (p * 0.5, s_next, r, done),
+        "next-state-too-large": (p, model.n_states + s_next, r, done),
+        "next-state-negative": (p, -1 - s_next, r, done),
+        "nan-reward": (p, s_next, NAN, done),
+        "inf-reward": (p, s_next, -INF, done),
+        "drop-terminated-flag": (p, s_next, r),
+        "reward-is-text": (p, s_next, "reward", done),
+    }
+    if kind in replace:
+        outcomes[k] = replace[kind]
+    elif kind == "empty-row":
+        P[s][a] = []
+    else:
+        # a single state losing its last action is still a valid model
+        assume(model.n_states > 1 or a < model.n_actions - 1 or model.n_actions == 1)
+        del P[s][a]
+    with pytest.raises(ModelError):
+        TabularMDP.from_transitions(P)
