@@ -332,17 +332,13 @@ def finite_horizon_policy_value(
 def _check_horizon(horizon: Any) -> int:
     """Return ``horizon`` as an int ≥ 0, or raise."""
     if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise TypeError(
-            f"horizon must be an int >= 0 (the number of steps), got {horizon!r}"
-        )
+        raise TypeError(f"horizon must be an int >= 0 (the number of steps), got {horizon!r}")
     if horizon < 0:
         raise ValueError(f"horizon must be >= 0 (the number of steps), got {horizon}")
     return int(horizon)
 
 
-def _time_dependent_policy(
-    mdp: TabularMDP, array: np.ndarray, horizon: int
-) -> list[np.ndarray]:
+def _time_dependent_policy(mdp: TabularMDP, array: np.ndarray, horizon: int) -> list[np.ndarray]:
     """Check an ``[H, S]`` int or ``[H, S, A]`` float policy; return its ``π_t``."""
     n_states, n_actions = mdp.n_states, mdp.n_actions
     if array.ndim == 2 and array.dtype.kind in "iub":
