@@ -13,10 +13,10 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 from scipy.optimize import OptimizeResult
+from strategies import random_mdps
 
 import rl_planners.linear_programming as lp_module
 from rl_planners.linear_programming import linear_programming
@@ -25,27 +25,22 @@ from rl_planners.result import PlanningResult
 from rl_planners.solvers import policy_iteration
 
 
-@st.composite
-def random_models(draw, max_states=3, max_actions=3, max_outcomes=3):
-    """``(mdp, T, R)``: a tiny random MDP with terminating outcomes, and its
-    dense non-terminating transitions ``T[s, a, s']`` and rewards ``R[s, a]``
-    built here from the raw outcome arrays."""
-    n_states = draw(st.integers(1, max_states))
-    n_actions = draw(st.integers(1, max_actions))
-    k = draw(st.integers(1, max_outcomes))
-    shape = (n_states, n_actions, k)
-    next_state = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, n_states - 1)))
-    weights = draw(hnp.arrays(np.int64, shape, elements=st.integers(0, 4)))
-    weights[..., 0] += 1
-    prob = weights / weights.sum(axis=-1, keepdims=True)
-    reward = draw(hnp.arrays(np.float64, shape, elements=st.floats(-5, 5, allow_nan=False)))
-    terminated = draw(hnp.arrays(np.bool_, shape))
-    mdp = TabularMDP.from_outcomes(next_state, prob, reward, terminated)
+def dense_model(P):
+    """Dense ``T[s, a, s']`` (non-terminating outcomes only) and ``R[s, a]`` from ``P``.
+
+    ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` as Gymnasium's
+    toy_text envs and the random models of ``strategies`` hold it.
+    """
+    n_states, n_actions = len(P), len(P[0])
     T = np.zeros((n_states, n_actions, n_states))
-    s, a, _ = np.indices(shape)
-    np.add.at(T, (s, a, next_state), np.where(terminated, 0.0, prob))
-    R = (prob * reward).sum(axis=-1)
-    return mdp, T, R
+    R = np.zeros((n_states, n_actions))
+    for s in range(n_states):
+        for a in range(n_actions):
+            for p, s_next, r, terminated in P[s][a]:
+                R[s, a] += p * r
+                if not terminated:
+                    T[s, a, s_next] += p
+    return T, R
 
 
 def dense_policy_value(T, R, actions, gamma):
@@ -77,21 +72,6 @@ def dense_policy_iteration(T, R, gamma):
         actions = np.where(better, Q.argmax(axis=1), actions)
 
 
-def dense_model_from_gym(env_id):
-    """Dense T (non-terminating) and R read from the env's ``P`` lists."""
-    base = gym.make(env_id).unwrapped
-    n_states, n_actions = base.observation_space.n, base.action_space.n
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, terminated in base.P[s][a]:
-                R[s, a] += p * r
-                if not terminated:
-                    T[s, a, s_next] += p
-    return T, R
-
-
 # ---------------------------------------------------------------- by hand
 
 
@@ -120,10 +100,10 @@ def test_two_states_by_hand():
 # ------------------------------------------------------------- properties
 
 
-@settings(max_examples=80, deadline=None)
-@given(model=random_models(), gamma=st.floats(0.0, 0.95))
+@given(model=random_mdps(max_states=3, max_actions=3), gamma=st.floats(0.0, 0.95))
 def test_lp_matches_enumeration_of_all_policies(model, gamma):
-    mdp, T, R = model
+    mdp = model.from_outcomes()
+    T, R = dense_model(model.P)
     V_star = optimum_by_enumeration(T, R, gamma)
     result = linear_programming(mdp, gamma)
     scale = max(1.0, np.max(np.abs(V_star)))
@@ -134,10 +114,9 @@ def test_lp_matches_enumeration_of_all_policies(model, gamma):
     assert result.residuals[0] <= 1e-9 * scale
 
 
-@settings(max_examples=40, deadline=None)
-@given(model=random_models(max_states=6, max_actions=4), gamma=st.floats(0.0, 0.99))
+@given(model=random_mdps(), gamma=st.floats(0.0, 0.99))
 def test_lp_agrees_with_policy_iteration(model, gamma):
-    mdp, _, _ = model
+    mdp = model.from_transitions()
     V_lp = linear_programming(mdp, gamma).V
     V_pi = policy_iteration(mdp, gamma).V
     scale = max(1.0, np.max(np.abs(V_pi)))
@@ -169,9 +148,10 @@ def test_gym_envs_match_dense_policy_iteration(env_id):
     # Taxi's drop-off outcome terminates without an absorbing state: an LP that
     # gave it future value would be off by far more than the tolerance.
     gamma = 0.99
-    T, R = dense_model_from_gym(env_id)
+    env = gym.make(env_id)
+    T, R = dense_model(env.unwrapped.P)
     V_reference = dense_policy_iteration(T, R, gamma)
-    result = linear_programming(TabularMDP.from_env(gym.make(env_id)), gamma)
+    result = linear_programming(TabularMDP.from_env(env), gamma)
     np.testing.assert_allclose(result.V, V_reference, rtol=0, atol=1e-9)
     np.testing.assert_allclose(
         dense_policy_value(T, R, result.policy, gamma), V_reference, rtol=0, atol=1e-9
