@@ -1,0 +1,389 @@
+r"""What a policy is worth in an env: sampled by playing episodes, and exactly.
+
+A Gymnasium episode's return is the *undiscounted* sum of its rewards,
+``G = Σ_{t<T} r_{t+1}``, where the episode ends at the first terminating
+outcome or is cut off (truncated) after ``H`` steps by a ``TimeLimit``. Its
+expectation from the initial distribution ``μ₀`` is computed exactly by the
+backward recursion of :func:`rl_planners.horizon.finite_horizon_policy_value`:
+
+.. math::
+
+    J_H(π) = Σ_s μ₀(s) V^π_0(s), \qquad V^π_H = 0, \quad
+    V^π_t = R_π + γ P_π V^π_{t+1},
+
+with ``γ = 1`` for Gymnasium's return. The mean of ``n`` sampled returns
+estimates ``J_H`` with standard error ``σ/√n``: a mean within a few standard
+errors of ``J_H`` is what the policy is worth, up to sampling noise.
+
+Without a time limit the expected return is ``J_∞(π) = μ₀ · V^π`` with
+``(I − γ P_π) V^π = R_π`` (:func:`rl_planners.solvers.policy_evaluation`).
+At ``γ = 1`` it exists only if the episode ends with probability 1 from every
+state reachable from ``μ₀``; states the policy never reaches do not matter
+(Taxi's optimal policy loops forever in states where the passenger already
+stands at the destination, but no episode starts or arrives there).
+
+References
+----------
+Puterman, M. L. (1994). *Markov Decision Processes*, §4.2 (finite-horizon
+policy evaluation) and §6.1 (infinite horizon).
+Sutton, R. S. & Barto, A. G. (2018). *Reinforcement Learning: An
+Introduction*, 2nd ed., §3.3 (episodic returns) and §5.1 (Monte Carlo
+estimation).
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse import csgraph
+
+from rl_planners.bellman import policy_model
+from rl_planners.errors import NonTerminatingPolicyError
+from rl_planners.horizon import finite_horizon_policy_value
+from rl_planners.mdp import TabularMDP
+from rl_planners.solvers import policy_evaluation
+from rl_planners.validation import check_gamma, check_policy
+
+__all__ = [
+    "DEFAULT_MAX_STEPS",
+    "EvaluationResult",
+    "expected_return",
+    "reachable_states",
+    "run_episodes",
+    "time_limit",
+]
+
+DEFAULT_MAX_STEPS = 10_000
+"""Steps after which an episode is cut when the env itself has no time limit."""
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """Sampled returns of a policy in an env, beside their exact expectation.
+
+    Attributes
+    ----------
+    returns : numpy.ndarray
+        ``[n]`` float64, the undiscounted return ``Σ_t r_{t+1}`` of each episode.
+    lengths : numpy.ndarray
+        ``[n]`` int64, the number of steps of each episode.
+    mean_return : float
+        The mean of ``returns``.
+    std_return : float
+        Their standard deviation (``ddof=0``, as ``np.std`` and
+        Stable-Baselines3's ``evaluate_policy`` report it).
+    mean_length : float
+        The mean of ``lengths``.
+    standard_error : float
+        ``std(returns, ddof=1) / √n``, the standard error of ``mean_return``
+        (``nan`` for a single episode).
+    horizon : int
+        ``H``, the step limit the episodes ran under: the env's time limit,
+        or the evaluation's ``max_steps`` if that is smaller or the env has none.
+    n_cut : int
+        Episodes cut at ``max_steps`` by the evaluation (not by the env).
+    expected_return : float or None
+        ``J_H``: the exact expected undiscounted return within ``H`` steps
+        from the env's initial distribution, the figure ``mean_return``
+        estimates. ``None`` when the env exposes no model.
+    expected_return_unlimited : float or None
+        ``J_∞``: the exact expected undiscounted return with no time limit;
+        ``None`` when the env exposes no model, or when the policy does not
+        terminate with probability 1 from every state it can reach.
+    seed : int or None
+        The seed of the first reset.
+    """
+
+    returns: np.ndarray = field(repr=False)
+    lengths: np.ndarray = field(repr=False)
+    horizon: int
+    expected_return: float | None
+    expected_return_unlimited: float | None
+    n_cut: int = 0
+    seed: int | None = None
+    mean_return: float = field(init=False)
+    std_return: float = field(init=False)
+    mean_length: float = field(init=False)
+    standard_error: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        returns = np.array(self.returns, dtype=np.float64)
+        lengths = np.array(self.lengths, dtype=np.int64)
+        if returns.ndim != 1 or returns.shape != lengths.shape or returns.size == 0:
+            raise ValueError(
+                "returns and lengths must be 1-d arrays of the same, non-zero length; "
+                f"got shapes {returns.shape} and {lengths.shape}"
+            )
+        for array in (returns, lengths):
+            array.setflags(write=False)
+        n = returns.size
+        derived = {
+            "returns": returns,
+            "lengths": lengths,
+            "mean_return": float(returns.mean()),
+            "std_return": float(returns.std()),
+            "mean_length": float(lengths.mean()),
+            "standard_error": float(returns.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan"),
+        }
+        for name, value in derived.items():
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_episodes(self) -> int:
+        """The number of episodes played."""
+        return int(self.returns.size)
+
+    @property
+    def z_score(self) -> float:
+        """``(mean_return − expected_return) / standard_error``.
+
+        Within about ±3 the sampled mean agrees with the exact figure up to
+        sampling noise. ``nan`` without an exact figure or a standard error;
+        ``±inf`` if every episode returned the same, different, value.
+        """
+        if self.expected_return is None or not np.isfinite(self.standard_error):
+            return float("nan")
+        gap = self.mean_return - self.expected_return
+        if self.standard_error > 0:
+            return gap / self.standard_error
+        # All returns equal: agreement means exact equality, up to rounding.
+        if abs(gap) <= 1e-9 * max(1.0, abs(self.expected_return)):
+            return 0.0
+        return float(np.copysign(np.inf, gap))
+
+    def __repr__(self) -> str:
+        exact = "n/a" if self.expected_return is None else f"{self.expected_return:.6g}"
+        return (
+            f"EvaluationResult(n_episodes={self.n_episodes}, "
+            f"mean_return={self.mean_return:.6g} ± {self.standard_error:.2g}, "
+            f"expected_return={exact}, horizon={self.horizon}, "
+            f"mean_length={self.mean_length:.4g})"
+        )
+
+
+# ------------------------------------------------------------------- sampling
+def time_limit(env: Any) -> int | None:
+    """The step limit Gymnasium's ``TimeLimit`` wrappers put on ``env``.
+
+    Walks the wrapper chain (``gym.make`` adds a ``TimeLimit`` when the spec
+    has ``max_episode_steps``; users may add their own) and returns the
+    smallest limit found, or ``None`` if no ``TimeLimit`` wraps the env.
+    """
+    from gymnasium.wrappers import TimeLimit
+
+    limits = []
+    layer = env
+    while layer is not None:
+        if isinstance(layer, TimeLimit):
+            limits.append(int(layer._max_episode_steps))
+        inner = getattr(layer, "env", None)
+        layer = inner if inner is not layer else None
+    return min(limits) if limits else None
+
+
+def run_episodes(
+    env: Any,
+    choose_action: Callable[[Any, int], int],
+    n_episodes: int,
+    seed: int | None,
+    max_steps: int,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """Play ``n_episodes`` episodes; return their returns, lengths and how many were cut.
+
+    The first reset is ``env.reset(seed=seed)`` and the later ones
+    ``env.reset()``, which continue the env's random stream: the same seed
+    gives the same episodes. An episode ends when the env reports
+    ``terminated`` or ``truncated``, or is cut after ``max_steps`` steps.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+    choose_action : callable
+        ``choose_action(obs, t) -> action``, ``t`` the step index in the episode.
+    n_episodes, max_steps : int
+    seed : int or None
+
+    Returns
+    -------
+    returns : numpy.ndarray
+        ``[n]`` float64, undiscounted.
+    lengths : numpy.ndarray
+        ``[n]`` int64.
+    n_cut : int
+        Episodes cut at ``max_steps``.
+    """
+    returns = np.empty(n_episodes)
+    lengths = np.empty(n_episodes, dtype=np.int64)
+    n_cut = 0
+    for episode in range(n_episodes):
+        obs, _ = env.reset(seed=seed) if episode == 0 else env.reset()
+        total, steps, ended = 0.0, 0, False
+        while steps < max_steps:
+            obs, reward, terminated, truncated, _ = env.step(choose_action(obs, steps))
+            total += float(reward)
+            steps += 1
+            if terminated or truncated:
+                ended = True
+                break
+        n_cut += not ended
+        returns[episode], lengths[episode] = total, steps
+    return returns, lengths, n_cut
+
+
+def check_episode_count(n_episodes: Any) -> int:
+    """Return ``n_episodes`` as an int ≥ 1, or raise."""
+    if isinstance(n_episodes, bool) or not isinstance(n_episodes, numbers.Integral):
+        raise TypeError(f"n_episodes must be an int >= 1, got {n_episodes!r}")
+    if n_episodes < 1:
+        raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
+    return int(n_episodes)
+
+
+def step_limit(env: Any, max_steps: Any) -> int:
+    """The horizon episodes run under: the env's time limit capped by ``max_steps``.
+
+    ``max_steps=None`` means the env's own limit, or :data:`DEFAULT_MAX_STEPS`
+    when it has none.
+    """
+    limit = time_limit(env)
+    if max_steps is None:
+        return DEFAULT_MAX_STEPS if limit is None else limit
+    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral):
+        raise TypeError(f"max_steps must be an int >= 1 or None, got {max_steps!r}")
+    if max_steps < 1:
+        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
+    return int(max_steps) if limit is None else min(limit, int(max_steps))
+
+
+def warn_cut(n_cut: int, n_episodes: int, horizon: int) -> None:
+    """Warn that the evaluation, not the env, ended some episodes."""
+    warnings.warn(
+        f"{n_cut} of {n_episodes} episodes had not ended after max_steps={horizon} "
+        "steps and were cut there (the env's own time limit, if any, is longer); "
+        "the policy may never reach a terminal state from some states. Their "
+        "returns are sums over the first max_steps steps, and expected_return is "
+        "computed for the same horizon; pass a larger max_steps to let them run.",
+        UserWarning,
+        stacklevel=3,
+    )
+
+
+# ---------------------------------------------------------------------- exact
+def reachable_states(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
+    """``[S]`` bool: the states an episode can visit under a stationary policy.
+
+    A state is reachable if it has positive initial probability or follows a
+    reachable state through a non-terminating outcome of positive probability
+    under ``π`` (breadth-first search over ``P_π``).
+    """
+    P_pi, _ = policy_model(mdp, policy)  # [S, S]
+    n_states = mdp.n_states
+    support = np.flatnonzero(mdp.initial_distribution > 0)
+    start = sp.csr_matrix(
+        (np.ones(support.size, dtype=bool), (np.zeros(support.size, dtype=np.int64), support)),
+        shape=(1, n_states + 1),
+    )
+    # Node S is a virtual start with an edge to every initial state.
+    graph = sp.vstack(
+        [sp.hstack([P_pi > 0, sp.csr_matrix((n_states, 1), dtype=bool)]), start]
+    ).tocsr()
+    order = csgraph.breadth_first_order(graph, n_states, directed=True, return_predecessors=False)
+    reached = np.zeros(n_states + 1, dtype=bool)
+    reached[order] = True
+    return reached[:n_states]
+
+
+def expected_return(
+    mdp: TabularMDP,
+    policy: np.ndarray,
+    gamma: float = 1.0,
+    *,
+    horizon: int | None = None,
+) -> float:
+    r"""Exact expected return of a policy from the model's initial distribution.
+
+    With a horizon ``H``: ``J_H = μ₀ · V^π_0``, the expected sum of the first
+    ``H`` rewards discounted by ``γ`` (episodes cut after ``H`` steps, as by
+    Gymnasium's ``TimeLimit``), by the backward recursion of
+    :func:`~rl_planners.horizon.finite_horizon_policy_value`. Without one:
+    ``J_∞ = μ₀ · V^π`` with ``(I − γ P_π) V^π = R_π``.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    policy : array_like
+        ``(S,)`` int or ``(S, A)`` float; with a horizon also time-dependent
+        ``(H, S)`` int or ``(H, S, A)`` float.
+    gamma : float, default 1.0
+        Discount factor in [0, 1]; 1 gives Gymnasium's undiscounted return.
+    horizon : int, optional
+        ``H ≥ 0``; ``None`` for no time limit.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    NonTerminatingPolicyError
+        Without a horizon at ``γ = 1``, if from some state the policy can
+        reach, the episode does not end with probability 1 (its return is
+        undefined). Its ``states`` are those reachable states. States the
+        policy never reaches from ``μ₀`` do not matter.
+    ValueError
+        A bad policy, ``gamma`` or ``horizon``.
+
+    Examples
+    --------
+    One state; action 0 earns 1 and continues, action 1 earns 2 and ends:
+
+    >>> mdp = TabularMDP.from_transitions(
+    ...     {0: {0: [(1.0, 0, 1.0, False)], 1: [(1.0, 0, 2.0, True)]}})
+    >>> expected_return(mdp, [0], horizon=3)
+    3.0
+    >>> expected_return(mdp, [1])
+    2.0
+    >>> expected_return(mdp, [0], 0.5)
+    2.0
+    """
+    gamma = check_gamma(gamma)
+    if horizon is not None:
+        V = finite_horizon_policy_value(mdp, policy, horizon, gamma)  # [S]
+        return float(mdp.initial_distribution @ V)
+    policy = check_policy(mdp, policy)
+    if gamma < 1.0:
+        return float(mdp.initial_distribution @ policy_evaluation(mdp, policy, gamma))
+    # At γ = 1 only the states reachable from μ₀ must terminate: make every
+    # outcome of an unreachable state terminating. No reachable state moves to
+    # an unreachable one, so the reachable states keep their values.
+    reachable = reachable_states(mdp, policy)
+    outcome_state = mdp.outcome_row // mdp.n_actions  # [N]
+    restricted = TabularMDP(
+        mdp.n_states,
+        mdp.n_actions,
+        mdp.row_offsets,
+        mdp.next_state,
+        mdp.prob,
+        mdp.reward,
+        mdp.terminated | ~reachable[outcome_state],
+        mdp.initial_distribution,
+    )
+    try:
+        V = policy_evaluation(restricted, policy, 1.0)
+    except NonTerminatingPolicyError as error:
+        stuck = np.asarray(error.states)
+        shown = ", ".join(map(str, stuck[:10])) + (" ..." if stuck.size > 10 else "")
+        raise NonTerminatingPolicyError(
+            f"the undiscounted return without a time limit is undefined: from "
+            f"{stuck.size} state(s) the policy reaches from the initial distribution "
+            f"({shown}), the episode does not end with probability 1. Give a horizon "
+            "(the env's time limit) or gamma < 1.",
+            stuck,
+        ) from None
+    return float(mdp.initial_distribution @ V)
