@@ -1,0 +1,381 @@
+r"""Compiled, fused sweep kernels for large models (numba), and when to use them.
+
+The reference operators in :mod:`rl_planners.bellman` go through the
+continuation matrix: ``Q = R + γ P_cont V`` as a SciPy CSR product, then
+``max_a``. That is the right tool for small models (a few microseconds a
+sweep, nothing to compile), but on a million states it writes and re-reads
+an ``(S, A)`` array of ``Q`` and makes a separate pass for every NumPy
+operation. The kernels here read the model's own per-outcome arrays once per
+sweep and fuse everything a solver needs into that single pass:
+
+- :func:`jacobi_sweep`: ``V'(s) = max_a [R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)]``
+  for all ``s`` from the old ``V``, plus the statistics of ``d = V' − V``
+  the stopping rules use (``max d``, ``min d``, ``max |V'|``);
+- :func:`gauss_seidel_sweep`: the same backup in place, in state order, each
+  state seeing the values already updated in this sweep (one thread);
+- :func:`q_values`: the full ``Q`` ``(S, A)``, for the final greedy policy;
+- :func:`policy_apply`: ``α x + β R_π + g P_π x`` for a deterministic ``π``,
+  the sweep of iterative evaluation and the matrix–vector product of the
+  Krylov solve in policy iteration.
+
+A terminating outcome is skipped (no future value) by reading the model's
+``terminated`` flags; no continuation matrix or copy of the outcome arrays
+is made, so a kernel sweep needs no memory beyond its ``(S,)`` output.
+Repeated next states need no summing: each outcome contributes on its own.
+The Jacobi, ``Q`` and policy kernels split the states over all cores.
+
+numba is imported, and the kernels compiled (or loaded from numba's on-disk
+cache, ``cache=True``), on first use only. ``backend="auto"`` keeps models
+with fewer than :data:`KERNEL_MIN_OUTCOMES` outcomes on the NumPy/SciPy path,
+so FrozenLake or Taxi never import numba nor wait for a compile.
+"""
+
+from __future__ import annotations
+
+import functools
+import types
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from rl_planners.mdp import TabularMDP
+
+__all__ = [
+    "BACKENDS",
+    "KERNEL_MIN_OUTCOMES",
+    "SweepModel",
+    "SweepStats",
+    "compiled_available",
+    "gauss_seidel_sweep",
+    "jacobi_sweep",
+    "policy_apply",
+    "prepare",
+    "q_values",
+    "uses_kernel",
+]
+
+KERNEL_MIN_OUTCOMES = 500_000
+"""``backend="auto"`` uses the compiled kernels from this many outcomes on.
+
+Below it a SciPy sweep takes under a few milliseconds and a solve far less
+than importing numba and loading the compiled kernels (about 0.6 s once per
+process; see ``benchmarks/RESULTS.md``).
+"""
+
+BACKENDS = ("auto", "numpy", "compiled")
+"""``"numpy"``: SciPy/NumPy reference path; ``"compiled"``: the kernels here;
+``"auto"``: the kernels for models of :data:`KERNEL_MIN_OUTCOMES` or more
+outcomes when numba is installed, else NumPy."""
+
+_CHUNKS_PER_THREAD = 8
+"""States are split into this many chunks per thread (each reports its own stats)."""
+
+
+# ------------------------------------------------------------------ dispatch
+@functools.cache
+def compiled_available() -> bool:
+    """Whether numba can be imported (the compiled backend is usable)."""
+    try:
+        import numba  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def uses_kernel(mdp: TabularMDP, backend: str = "auto") -> bool:
+    """Whether a solver with this ``backend`` option runs the compiled kernels.
+
+    Raises
+    ------
+    ValueError
+        If ``backend`` is not one of :data:`BACKENDS`.
+    ModuleNotFoundError
+        If ``backend="compiled"`` but numba is not installed.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "numpy":
+        return False
+    if backend == "compiled":
+        if not compiled_available():
+            raise ModuleNotFoundError(
+                "backend='compiled' needs numba; install it (pip install numba) "
+                "or use backend='auto' or 'numpy'"
+            )
+        return True
+    return mdp.n_outcomes >= KERNEL_MIN_OUTCOMES and compiled_available()
+
+
+@dataclass(frozen=True)
+class SweepModel:
+    """The arrays a kernel reads, gathered once per solve (views, no copies).
+
+    ``R`` is ``mdp.R`` flattened to ``[S*A]``; ``has_terminations`` says
+    whether any outcome terminates (if not, the kernels skip the flag test).
+    """
+
+    n_states: int
+    n_actions: int
+    row_offsets: np.ndarray  # [S*A + 1] int64
+    next_state: np.ndarray  # [N] int64
+    prob: np.ndarray  # [N] float64
+    terminated: np.ndarray  # [N] bool
+    R: np.ndarray  # [S*A] float64
+    has_terminations: bool
+    n_chunks: int
+
+
+@dataclass(frozen=True)
+class SweepStats:
+    """Statistics of ``d = V' − V`` over one sweep."""
+
+    high: float  # max d
+    low: float  # min d
+    top: float  # max |V'|
+
+
+def prepare(mdp: TabularMDP) -> SweepModel:
+    """Gather ``mdp``'s arrays for the kernels (and compile or load them)."""
+    kernels = _compiled()
+    n_chunks = max(1, min(mdp.n_states, kernels.n_threads * _CHUNKS_PER_THREAD))
+    return SweepModel(
+        n_states=mdp.n_states,
+        n_actions=mdp.n_actions,
+        row_offsets=mdp.row_offsets,
+        next_state=mdp.next_state,
+        prob=mdp.prob,
+        terminated=mdp.terminated,
+        R=np.ascontiguousarray(mdp.R).reshape(-1),
+        has_terminations=bool(mdp.terminated.any()),
+        n_chunks=n_chunks,
+    )
+
+
+def _reduce(stats: np.ndarray) -> SweepStats:
+    return SweepStats(
+        high=float(stats[:, 0].max()), low=float(stats[:, 1].min()), top=float(stats[:, 2].max())
+    )
+
+
+def jacobi_sweep(model: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
+    """One synchronous sweep: ``out = T V`` (fused backup and max), on all cores.
+
+    ``V`` and ``out`` are distinct float64 ``(S,)`` arrays; ``V`` is only read.
+    """
+    stats = np.empty((model.n_chunks, 3))
+    _compiled().jacobi(
+        model.row_offsets,
+        model.next_state,
+        model.prob,
+        model.terminated,
+        model.has_terminations,
+        model.R,
+        V,
+        float(gamma),
+        model.n_actions,
+        out,
+        stats,
+    )
+    return _reduce(stats)
+
+
+def gauss_seidel_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepStats:
+    """One Gauss–Seidel sweep, in place: for ``s = 0, 1, …``, ``V(s) ← (T V)(s)``.
+
+    Each backup sees the values of states ``< s`` already updated in this
+    sweep (Puterman 1994, §6.3.3). Runs on one thread, so the result is
+    deterministic. ``d`` in the statistics is each state's change.
+    """
+    stats = np.empty((1, 3))
+    _compiled().gauss_seidel(
+        model.row_offsets,
+        model.next_state,
+        model.prob,
+        model.terminated,
+        model.has_terminations,
+        model.R,
+        V,
+        float(gamma),
+        model.n_actions,
+        stats,
+    )
+    return _reduce(stats)
+
+
+def q_values(model: SweepModel, V: np.ndarray, gamma: float) -> np.ndarray:
+    """``Q(s,a) = R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)``, ``[S, A]`` float64."""
+    Q = np.empty(model.n_states * model.n_actions)
+    _compiled().q_values(
+        model.row_offsets,
+        model.next_state,
+        model.prob,
+        model.terminated,
+        model.has_terminations,
+        model.R,
+        V,
+        float(gamma),
+        Q,
+    )
+    return Q.reshape(model.n_states, model.n_actions)
+
+
+def policy_apply(
+    model: SweepModel,
+    policy: np.ndarray,
+    x: np.ndarray,
+    *,
+    alpha: float,
+    beta: float,
+    g: float,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``out = α x + β R_π + g P_π x`` for a deterministic policy ``π`` ``(S,)`` int64.
+
+    ``α = 0, β = 1, g = γ`` is the expectation backup ``T_π x``;
+    ``α = 1, β = 0, g = −γ`` is ``(I − γ P_π) x``.
+    """
+    if out is None:
+        out = np.empty(model.n_states)
+    _compiled().policy_apply(
+        model.row_offsets,
+        model.next_state,
+        model.prob,
+        model.terminated,
+        model.has_terminations,
+        model.R,
+        np.ascontiguousarray(policy, dtype=np.int64),
+        np.ascontiguousarray(x, dtype=np.float64),
+        float(alpha),
+        float(beta),
+        float(g),
+        model.n_actions,
+        out,
+    )
+    return out
+
+
+# ------------------------------------------------------------------- kernels
+# Plain Python here; `_compiled` compiles them with numba, where `prange`
+# becomes numba.prange (a parallel loop). Each outcome j of row s*A + a adds
+# prob[j] * V[next_state[j]] unless terminated[j].
+prange = range
+
+
+def _jacobi_kernel(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, out, stats
+):
+    n_states = V.shape[0]
+    n_chunks = stats.shape[0]
+    for chunk in prange(n_chunks):
+        first = chunk * n_states // n_chunks
+        last = (chunk + 1) * n_states // n_chunks
+        high, low, top = -np.inf, np.inf, 0.0
+        for s in range(first, last):
+            best = -np.inf
+            row = s * n_actions
+            for _ in range(n_actions):
+                acc = 0.0
+                if has_term:
+                    for j in range(offsets[row], offsets[row + 1]):
+                        if not terminated[j]:
+                            acc += prob[j] * V[next_state[j]]
+                else:
+                    for j in range(offsets[row], offsets[row + 1]):
+                        acc += prob[j] * V[next_state[j]]
+                q = R[row] + gamma * acc
+                if q > best:
+                    best = q
+                row += 1
+            out[s] = best
+            d = best - V[s]
+            high = max(high, d)
+            low = min(low, d)
+            top = max(top, abs(best))
+        stats[chunk, 0] = high
+        stats[chunk, 1] = low
+        stats[chunk, 2] = top
+
+
+def _gauss_seidel_kernel(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, stats
+):
+    high, low, top = -np.inf, np.inf, 0.0
+    for s in range(V.shape[0]):
+        best = -np.inf
+        row = s * n_actions
+        for _ in range(n_actions):
+            acc = 0.0
+            if has_term:
+                for j in range(offsets[row], offsets[row + 1]):
+                    if not terminated[j]:
+                        acc += prob[j] * V[next_state[j]]
+            else:
+                for j in range(offsets[row], offsets[row + 1]):
+                    acc += prob[j] * V[next_state[j]]
+            q = R[row] + gamma * acc
+            if q > best:
+                best = q
+            row += 1
+        d = best - V[s]
+        V[s] = best
+        high = max(high, d)
+        low = min(low, d)
+        top = max(top, abs(best))
+    stats[0, 0] = high
+    stats[0, 1] = low
+    stats[0, 2] = top
+
+
+def _q_kernel(offsets, next_state, prob, terminated, has_term, R, V, gamma, Q):
+    for row in prange(Q.shape[0]):
+        acc = 0.0
+        if has_term:
+            for j in range(offsets[row], offsets[row + 1]):
+                if not terminated[j]:
+                    acc += prob[j] * V[next_state[j]]
+        else:
+            for j in range(offsets[row], offsets[row + 1]):
+                acc += prob[j] * V[next_state[j]]
+        Q[row] = R[row] + gamma * acc
+
+
+def _policy_kernel(
+    offsets, next_state, prob, terminated, has_term, R, policy, x, alpha, beta, g, n_actions, out
+):
+    for s in prange(x.shape[0]):
+        row = s * n_actions + policy[s]
+        acc = 0.0
+        if has_term:
+            for j in range(offsets[row], offsets[row + 1]):
+                if not terminated[j]:
+                    acc += prob[j] * x[next_state[j]]
+        else:
+            for j in range(offsets[row], offsets[row + 1]):
+                acc += prob[j] * x[next_state[j]]
+        out[s] = alpha * x[s] + beta * R[row] + g * acc
+
+
+@functools.cache
+def _compiled() -> Any:
+    """Import numba and compile the kernels (or load them from numba's cache).
+
+    Cached per process: the compiled code, not any model state.
+    """
+    if not compiled_available():
+        raise ModuleNotFoundError("the compiled kernels need numba (pip install numba)")
+    import numba
+
+    def jit(function: Any, parallel: bool) -> Any:
+        scope = dict(function.__globals__, prange=numba.prange)
+        copy = types.FunctionType(function.__code__, scope, function.__name__)
+        copy.__qualname__ = function.__qualname__
+        return numba.njit(parallel=parallel, cache=True, nogil=True, error_model="numpy")(copy)
+
+    return types.SimpleNamespace(
+        jacobi=jit(_jacobi_kernel, parallel=True),
+        gauss_seidel=jit(_gauss_seidel_kernel, parallel=False),
+        q_values=jit(_q_kernel, parallel=True),
+        policy_apply=jit(_policy_kernel, parallel=True),
+        n_threads=numba.get_num_threads(),
+    )
