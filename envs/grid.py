@@ -71,7 +71,7 @@ def parse_map(desc: str | Sequence[str], *, allowed: str, option: str = "desc") 
     if bad.size:
         row, col = (int(i) for i in bad[0])
         raise ValueError(
-            f"{option} has the unknown map character {cells[row, col]!r} at row {row}, "
+            f"{option} has the unknown map character {str(cells[row, col])!r} at row {row}, "
             f"column {col}; expected one of {', '.join(map(repr, allowed))}"
         )
     return cells

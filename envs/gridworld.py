@@ -28,8 +28,7 @@ class GridWorldEnv(GridEnv):
 
     ## Map
     One string per row: ``S`` start, ``.`` free, ``#`` wall, ``G`` goal,
-    ``H`` hole. ``G`` and ``H`` are terminal. The episode starts in an ``S``
-    cell (uniformly at random if there are several).
+    ``H`` hole. ``G`` and ``H`` are terminal.
 
     ## Action Space
     ``Discrete(4)``, as FrozenLake: 0 left, 1 down, 2 right, 3 up.
@@ -50,6 +49,9 @@ class GridWorldEnv(GridEnv):
     One reward per transition, the first that applies: ``goal_reward`` for
     entering ``G``, ``hole_reward`` for entering ``H``, ``bump_reward`` for a
     blocked move, ``step_reward`` otherwise.
+
+    ## Starting State
+    An ``S`` cell (uniformly at random if there are several).
 
     ## Episode End
     Terminated on entering ``G`` or ``H``. ``gym.make`` truncates after
