@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -151,9 +151,7 @@ class TabularMDP:
             raise ModelError(
                 f"rewards must be finite; got {reward[bad[0]].item()!r} at {self._where(bad[0])}"
             )
-        row_sums = np.add.reduceat(np.append(prob, 0.0), self.row_offsets[:-1]) * (
-            np.diff(self.row_offsets) > 0
-        )
+        row_sums = _row_sums(self.row_offsets, lambda lo, hi: prob[lo:hi])
         bad = np.flatnonzero(np.abs(row_sums - 1.0) > PROBABILITY_ATOL)
         if bad.size:
             state, action = divmod(int(bad[0]), self.n_actions)
@@ -195,22 +193,30 @@ class TabularMDP:
     @cached_property
     def R(self) -> np.ndarray:
         """``[S, A]`` expected reward ``R(s, a) = Σ_s' P(s'|s,a) R(s,a,s')``."""
-        expected = np.bincount(
-            self.outcome_row,
-            weights=self.prob * self.reward,
-            minlength=self.n_states * self.n_actions,
-        )
+        prob, reward = self.prob, self.reward
+        expected = _row_sums(self.row_offsets, lambda lo, hi: prob[lo:hi] * reward[lo:hi])
         return _frozen(expected.reshape(self.n_states, self.n_actions))
 
     @cached_property
     def termination_probability(self) -> np.ndarray:
         """``[S, A]`` probability that taking ``a`` in ``s`` ends the episode."""
-        ends = np.bincount(
-            self.outcome_row,
-            weights=np.where(self.terminated, self.prob, 0.0),
-            minlength=self.n_states * self.n_actions,
+        prob, terminated = self.prob, self.terminated
+        ends = _row_sums(
+            self.row_offsets, lambda lo, hi: np.where(terminated[lo:hi], prob[lo:hi], 0.0)
         )
         return _frozen(ends.reshape(self.n_states, self.n_actions))
+
+    @cached_property
+    def continuation_probability(self) -> np.ndarray:
+        """``[S, A]`` probability that taking ``a`` in ``s`` does not end the episode.
+
+        The row sums of :attr:`continuation`, computed without building it.
+        """
+        prob, terminated = self.prob, self.terminated
+        goes_on = _row_sums(
+            self.row_offsets, lambda lo, hi: np.where(terminated[lo:hi], 0.0, prob[lo:hi])
+        )
+        return _frozen(goes_on.reshape(self.n_states, self.n_actions))
 
     def __repr__(self) -> str:
         return (
@@ -536,6 +542,32 @@ class TabularMDP:
 
 
 # ---------------------------------------------------------------- helpers
+_ROW_SUM_BLOCK = 1 << 20
+"""Outcomes per block in :func:`_row_sums` (bounds its temporaries)."""
+
+
+def _row_sums(offsets: np.ndarray, values: Callable[[int, int], np.ndarray]) -> np.ndarray:
+    """``[rows]`` the sum over each row's outcomes of ``values(lo, hi)`` (outcomes ``lo:hi``).
+
+    Works through whole rows in blocks of about :data:`_ROW_SUM_BLOCK`
+    outcomes, so no temporary grows with the model; an empty row sums to 0.
+    """
+    n_rows = offsets.size - 1
+    sums = np.zeros(n_rows)
+    first = 0
+    while first < n_rows:
+        lo = int(offsets[first])
+        last = int(np.searchsorted(offsets, lo + _ROW_SUM_BLOCK, side="right")) - 1
+        last = min(max(last, first + 1), n_rows)
+        hi = int(offsets[last])
+        if hi > lo:
+            block = np.append(values(lo, hi), 0.0)  # the 0 ends trailing empty rows
+            counts = np.diff(offsets[first : last + 1])
+            sums[first:last] = np.add.reduceat(block, offsets[first:last] - lo) * (counts > 0)
+        first = last
+    return sums
+
+
 def _as_array(value: Any, dtype: type, name: str) -> np.ndarray:
     try:
         array = np.asarray(value)
