@@ -6,6 +6,12 @@ agents built on them. See ``DESIGN.md`` for the architecture.
 
 from rl_planners.bellman import policy_improvement, q_from_v
 from rl_planners.errors import ConvergenceWarning, ModelError, NonTerminatingPolicyError
+from rl_planners.horizon import (
+    FiniteHorizonResult,
+    backward_induction,
+    finite_horizon_policy_value,
+)
+from rl_planners.linear_programming import linear_programming
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 from rl_planners.solvers import (
@@ -17,10 +23,14 @@ from rl_planners.solvers import (
 
 __all__ = [
     "ConvergenceWarning",
+    "FiniteHorizonResult",
     "ModelError",
     "NonTerminatingPolicyError",
     "PlanningResult",
     "TabularMDP",
+    "backward_induction",
+    "finite_horizon_policy_value",
+    "linear_programming",
     "modified_policy_iteration",
     "policy_evaluation",
     "policy_improvement",
