@@ -1,0 +1,191 @@
+"""Tests of rl_planners.persistence: one .npz per agent, loaded without replanning."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from rl_planners.agents import (
+    ModifiedPolicyIterationAgent,
+    PlanningAgent,
+    PolicyIterationAgent,
+    ValueIterationAgent,
+)
+from rl_planners.persistence import FORMAT_VERSION, load_agent, save_agent
+
+AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
+ENV_IDS = ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"]
+
+
+@cache
+def planned(env_id: str, agent_class: type) -> PlanningAgent:
+    return agent_class(gym.make(env_id))
+
+
+def forbid_planning(monkeypatch):
+    """Make every solver raise, so that a test fails if loading plans."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("loading must not plan")
+
+    for cls in AGENTS:
+        monkeypatch.setattr(cls, "solver", staticmethod(refuse))
+
+
+@pytest.mark.parametrize("agent_class", AGENTS, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_round_trip_acts_identically_on_every_state(tmp_path, monkeypatch, env_id, agent_class):
+    agent = planned(env_id, agent_class)
+    path = agent.save(tmp_path / "agent.npz")
+    forbid_planning(monkeypatch)
+    loaded = load_agent(path)
+    assert type(loaded) is agent_class
+    states = range(agent.n_states)
+    assert [loaded.act(s) for s in states] == [agent.act(s) for s in states]
+    np.testing.assert_array_equal(loaded.predict(np.arange(agent.n_states))[0], agent.policy)
+    np.testing.assert_array_equal(loaded.policy, agent.policy)
+    np.testing.assert_array_equal(loaded.V, agent.V)
+    np.testing.assert_array_equal(loaded.Q, agent.Q)
+    assert loaded.gamma == agent.gamma
+    assert loaded.env_id == env_id
+    assert loaded.max_episode_steps == agent.max_episode_steps
+    assert loaded.observation_space == agent.observation_space
+    assert loaded.action_space == agent.action_space
+    for name in ("iterations", "converged", "gamma", "wall_time"):
+        assert getattr(loaded.result, name) == getattr(agent.result, name)
+    np.testing.assert_array_equal(loaded.result.residuals, agent.result.residuals)
+
+
+def test_a_loaded_agent_keeps_the_model_and_the_exact_figures(tmp_path, monkeypatch):
+    agent = planned("FrozenLake8x8-v1", ValueIterationAgent)
+    path = agent.save(tmp_path / "lake")
+    forbid_planning(monkeypatch)
+    loaded = ValueIterationAgent.load(path)
+    for name in ("row_offsets", "next_state", "prob", "reward", "terminated"):
+        np.testing.assert_array_equal(getattr(loaded.mdp, name), getattr(agent.mdp, name))
+    assert loaded.expected_return() == agent.expected_return()
+    assert loaded.expected_return_within_limit() == agent.expected_return_within_limit()
+    env = gym.make("FrozenLake8x8-v1")
+    first = agent.evaluate(env, n_episodes=30, seed=4)
+    again = loaded.evaluate(gym.make("FrozenLake8x8-v1"), n_episodes=30, seed=4)
+    np.testing.assert_array_equal(first.returns, again.returns)
+    assert first.expected_return == again.expected_return
+
+
+def test_save_appends_npz_and_returns_the_path(tmp_path):
+    agent = planned("Taxi-v4", PolicyIterationAgent)
+    path = agent.save(tmp_path / "taxi")
+    assert path == tmp_path / "taxi.npz" and path.exists()
+    assert save_agent(agent, str(tmp_path / "again.npz")) == tmp_path / "again.npz"
+
+
+def test_the_file_holds_no_pickles_and_documents_itself(tmp_path):
+    agent = ValueIterationAgent(gym.make("FrozenLake-v1"), gamma=0.9, tol=1e-6)
+    path = agent.save(tmp_path / "agent.npz")
+    with np.load(path, allow_pickle=False) as data:
+        assert all(data[key].dtype != object for key in data.files)
+        assert int(data["format_version"]) == FORMAT_VERSION
+        assert str(data["agent_class"]) == "ValueIterationAgent"
+        assert str(data["env_id"]) == "FrozenLake-v1"
+        assert float(data["gamma"]) == 0.9
+        assert json.loads(str(data["options"])) == {"tol": 1e-6}
+        assert (int(data["n_states"]), int(data["n_actions"])) == (16, 4)
+        assert int(data["max_episode_steps"]) == 100
+
+
+def test_array_options_are_saved_as_lists(tmp_path):
+    V0 = np.linspace(0.0, 1.0, 16)
+    agent = ValueIterationAgent(gym.make("FrozenLake-v1"), V0=V0, max_iterations=np.int64(100_000))
+    loaded = load_agent(agent.save(tmp_path / "agent.npz"))
+    assert loaded.options == {"V0": V0.tolist(), "max_iterations": 100_000}
+
+
+def test_an_option_that_is_not_json_cannot_be_saved(tmp_path):
+    agent = PolicyIterationAgent(gym.make("FrozenLake-v1"), policy0=np.zeros(16, dtype=np.int64))
+    bad = PolicyIterationAgent._from_parts(
+        result=agent.result,
+        mdp=agent.mdp,
+        gamma=agent.gamma,
+        options={"policy0": object()},
+        env_id=agent.env_id,
+        max_episode_steps=agent.max_episode_steps,
+    )
+    with pytest.raises(TypeError, match=r"solver option 'policy0' = <object .*> cannot be saved"):
+        bad.save(tmp_path / "agent.npz")
+    assert not (tmp_path / "agent.npz").exists()
+
+
+def test_without_the_model_the_agent_acts_but_has_no_mdp(tmp_path):
+    agent = planned("Taxi-v4", ValueIterationAgent)
+    path = agent.save(tmp_path / "small.npz", include_model=False)
+    assert path.stat().st_size < agent.save(tmp_path / "full.npz").stat().st_size
+    loaded = load_agent(path)
+    np.testing.assert_array_equal(loaded.predict(np.arange(500))[0], agent.policy)
+    with pytest.raises(AttributeError, match=r"saved without its model \(include_model=False\)"):
+        loaded.mdp  # noqa: B018
+    with pytest.raises(AttributeError, match="has no mdp"):
+        loaded.expected_return()
+    # evaluate takes the exact figures from the env it plays
+    result = loaded.evaluate(gym.make("Taxi-v4"), n_episodes=20, seed=0)
+    assert result.expected_return == pytest.approx(agent.expected_return_within_limit())
+    with pytest.raises(ValueError, match="pass include_model=False"):
+        loaded.save(tmp_path / "again.npz")
+    loaded.save(tmp_path / "again.npz", include_model=False)
+
+
+def test_load_as_the_wrong_class_raises(tmp_path):
+    path = planned("Taxi-v4", PolicyIterationAgent).save(tmp_path / "pi.npz")
+    with pytest.raises(
+        ValueError, match=r"holds a PolicyIterationAgent, not a ValueIterationAgent"
+    ):
+        ValueIterationAgent.load(path)
+    assert isinstance(PlanningAgent.load(path), PolicyIterationAgent)
+
+
+def test_load_a_missing_file_raises_file_not_found(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_agent(tmp_path / "nothing.npz")
+
+
+def _rewrite(path, **changes):
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        elif callable(value):
+            arrays[key] = value(arrays[key])
+        else:
+            arrays[key] = np.asarray(value)
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"policy": None}, r"is not an agent file written by agent\.save: it lacks policy"),
+        ({"format_version": FORMAT_VERSION + 1}, r"agent file format 2; .* reads formats up to 1"),
+        ({"agent_class": "SarsaAgent"}, r"holds a SarsaAgent, which is not defined"),
+        ({"policy": np.full(16, 4)}, r"policy has action 4 at state 0, outside 0\.\.3"),
+        ({"policy": np.zeros(15, dtype=np.int64)}, r"policy has shape \(15,\), expected \(16,\)"),
+        ({"policy": np.zeros(16)}, r"policy has dtype float64, not int"),
+        ({"model_prob": None}, r"its model lacks model_prob"),
+        ({"model_prob": lambda prob: 0.5 * prob}, r"must sum to 1"),
+    ],
+)
+def test_load_rejects_a_damaged_file(tmp_path, changes, match):
+    path = ValueIterationAgent(gym.make("FrozenLake-v1")).save(tmp_path / "agent.npz")
+    _rewrite(path, **changes)
+    with pytest.raises(ValueError, match=match):
+        load_agent(path)
+
+
+def test_load_rejects_a_file_that_is_not_an_archive(tmp_path):
+    path = tmp_path / "agent.npz"
+    path.write_text("not an archive")
+    with pytest.raises(ValueError, match=r"is not an agent file written by agent\.save"):
+        load_agent(path)
