@@ -82,17 +82,31 @@ def backup(P: Transitions, V: Sequence[float], s: int, a: int, gamma: float) -> 
 
 
 def value_iteration(
-    P: Transitions, gamma: float, *, tol: float = 1e-12, max_sweeps: int = 100_000
+    P: Transitions,
+    gamma: float,
+    *,
+    sweeps: int | None = None,
+    tol: float = 1e-12,
+    max_sweeps: int = 100_000,
 ) -> list[float]:
-    """V* by synchronous sweeps until the largest change is below ``tol``."""
+    """Synchronous sweeps from V = 0: exactly ``sweeps`` of them, or V* (change < ``tol``)."""
     V = [0.0] * len(P)
-    for _ in range(max_sweeps):
+    for k in range(sweeps or max_sweeps):
         new = [max(backup(P, V, s, a, gamma) for a in P[s]) for s in range(len(P))]
         change = max(abs(x - y) for x, y in zip(new, V, strict=True))
         V = new
-        if change < tol:
+        if (sweeps is None and change < tol) or k + 1 == sweeps:
             return V
     raise AssertionError(f"reference value iteration did not converge in {max_sweeps} sweeps")
+
+
+def greedy(P: Transitions, V: Sequence[float], gamma: float) -> list[int]:
+    """The greedy policy of ``V`` (ties to the lowest action)."""
+    policy = []
+    for s in range(len(P)):
+        values = [backup(P, V, s, a, gamma) for a in sorted(P[s])]
+        policy.append(values.index(max(values)))
+    return policy
 
 
 def evaluate(
