@@ -11,7 +11,7 @@ from rl_planners.horizon import (
     backward_induction,
     finite_horizon_policy_value,
 )
-from rl_planners.linear_programming import linear_programming
+from rl_planners.lp import linear_programming
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 from rl_planners.solvers import (

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 from scipy.optimize import OptimizeResult
 from strategies import random_mdps
 
-import rl_planners.linear_programming as lp_module
-from rl_planners.linear_programming import linear_programming
+import rl_planners.lp as lp_module
+from rl_planners.lp import linear_programming
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 from rl_planners.solvers import policy_iteration
