@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from envs.base import TabularEnv
-from envs.grid import make_absorbing
 from envs.options import check_int, check_probability
+from envs.outcomes import make_absorbing
 from rl_planners.mdp import TabularMDP
 
 __all__ = ["GamblersProblemEnv"]

@@ -14,6 +14,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from envs.base import TabularEnv
+from envs.outcomes import make_absorbing
 from envs.rendering import cell_colors, grid_image, grid_text
 from rl_planners.mdp import TabularMDP
 
@@ -168,27 +169,6 @@ def grid_world_outcomes(
     absorbing = terminal | grid.mask("#")
     make_absorbing(absorbing, next_state, prob, reward, terminated)
     return next_state, prob, reward, terminated
-
-
-def make_absorbing(
-    states: np.ndarray,
-    next_state: np.ndarray,
-    prob: np.ndarray,
-    reward: np.ndarray,
-    terminated: np.ndarray,
-) -> None:
-    """Turn the rows of ``states`` (``[S]`` bool) into zero-reward terminating self-loops.
-
-    Modifies the ``[S, A, K]`` outcome arrays in place: outcome 0 of every
-    action of those states goes back to the state with probability 1,
-    reward 0, terminating; the other outcomes get probability 0 (padding).
-    """
-    index = np.flatnonzero(states)
-    next_state[index] = index[:, None, None]
-    prob[index] = 0.0
-    prob[index, :, 0] = 1.0
-    reward[index] = 0.0
-    terminated[index] = True
 
 
 class GridEnv(TabularEnv):

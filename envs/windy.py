@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from envs.grid import ACTION_NAMES, MOVES, Grid, GridEnv, make_absorbing, parse_map
+from envs.grid import ACTION_NAMES, MOVES, Grid, GridEnv, parse_map
+from envs.outcomes import make_absorbing
 from envs.rendering import cell_colors
 from rl_planners.mdp import TabularMDP
 
@@ -15,6 +16,8 @@ WIND = (0, 0, 0, 1, 1, 1, 2, 2, 1, 0)
 
 KING_MOVES = np.array([[1, -1], [1, 1], [-1, 1], [-1, -1]], dtype=np.int64)
 """The diagonal (Δrow, Δcol) of actions 4..7: down-left, down-right, up-right, up-left."""
+
+KING_ACTION_NAMES = (*ACTION_NAMES, "Down-left", "Down-right", "Up-right", "Up-left")
 
 _MAP = (
     "..........",
@@ -76,8 +79,6 @@ class WindyGridWorldEnv(GridEnv):
     * v0: initial version.
     """
 
-    action_names = (*ACTION_NAMES, "Down-left", "Down-right", "Up-right", "Up-left")
-
     def __init__(
         self,
         render_mode: str | None = None,
@@ -111,6 +112,7 @@ class WindyGridWorldEnv(GridEnv):
         shade = np.broadcast_to(40 * wind[None, :, None], colors.shape)
         colors = np.where(grid.cells[:, :, None] == ".", colors - shade, colors)
         super().__init__(mdp, grid, render_mode=render_mode, colors=colors.astype(np.uint8))
+        self.action_names = KING_ACTION_NAMES[: moves.shape[0]]
         self.king_moves = king_moves
         self.stochastic_wind = stochastic_wind
 

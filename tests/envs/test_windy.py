@@ -126,3 +126,12 @@ def test_the_text_frame_shows_the_wind() -> None:
 def test_options_must_be_booleans(option: str) -> None:
     with pytest.raises(ValueError, match=f"{option} must be True or False, got 'yes'"):
         WindyGridWorldEnv(**{option: "yes"})
+
+
+@pytest.mark.parametrize("king_moves", [False, True])
+def test_every_action_has_a_name(king_moves: bool) -> None:
+    env = WindyGridWorldEnv(render_mode="ansi", king_moves=king_moves)
+    assert len(env.action_names) == env.action_space.n
+    env.reset(seed=0)
+    env.step(env.action_space.n - 1)
+    assert env.render().startswith("  (Up-left)\n" if king_moves else "  (Up)\n")
