@@ -28,6 +28,7 @@ __all__ = [
     "FROZEN_LAKE_ARROWS",
     "TERMINAL_MARK",
     "action_arrows",
+    "describe_solution",
     "format_policy",
     "format_table",
     "format_values",
@@ -57,6 +58,12 @@ ASCII_ARROWS = {
 
 TERMINAL_MARK = "·"
 """Drawn instead of an arrow where the action does not matter (terminal states)."""
+
+MAX_GRID_SIDE = 40
+""":func:`describe_solution` draws grids up to this many rows and columns."""
+
+MAX_LISTED_STATES = 20
+""":func:`describe_solution` lists this many states of an env that is not a grid."""
 
 _DIRECTION_ARROWS = {
     "left": "←",
@@ -249,6 +256,66 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     rule = "  ".join("-" * width for width in widths)
     return "\n".join([line(headers, header=True), rule, *(line(row) for row in table)])
+
+
+def describe_solution(
+    env: Any, V: np.ndarray, policy: np.ndarray, *, ascii_only: bool = False
+) -> str:
+    """``V`` and the policy of an env, as the command line prints them.
+
+    A grid env (:func:`grid_shape`) of at most :data:`MAX_GRID_SIDE` rows and
+    columns gets two grids, the values and the arrows (:func:`format_values`,
+    :func:`format_policy`), and a legend; any other env a table of its first
+    :data:`MAX_LISTED_STATES` states and a summary of ``V``.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        The env planned for, wrapped or not; its model gives the terminal
+        states and the initial distribution.
+    V : array_like, shape (S,)
+    policy : array_like of int, shape (S,)
+    ascii_only : bool
+        Draw ``< v > ^`` instead of arrows.
+    """
+    mdp = TabularMDP.from_env(env)
+    values, actions = np.asarray(V, dtype=np.float64), np.asarray(policy)
+    shape = grid_shape(env)
+    if shape is not None and max(shape) <= MAX_GRID_SIDE:
+        arrows, terminal = action_arrows(env), terminal_states(mdp)
+        symbols = [str(a) for a in range(mdp.n_actions)] if arrows is None else list(arrows)
+        dot = TERMINAL_MARK
+        if ascii_only:
+            symbols, dot = [ASCII_ARROWS.get(s, s) for s in symbols], ASCII_ARROWS[dot]
+        legend = ", ".join(f"{symbol} = action {a}" for a, symbol in enumerate(symbols))
+        if terminal.any():
+            legend += f"; {dot} = terminal state"
+        return "\n".join(
+            [
+                "V (state values, as on the map):",
+                format_values(values, shape),
+                "",
+                "policy (greedy action in each state):",
+                format_policy(actions, shape, arrows, terminal=terminal, ascii_only=ascii_only),
+                f"({legend})",
+            ]
+        )
+    lines = [] if shape is None else [f"(a {shape[0]}x{shape[1]} grid: too large to draw)"]
+    action_name = getattr(getattr(env, "unwrapped", env), "action_name", None)
+    rows = []
+    for state in range(min(mdp.n_states, MAX_LISTED_STATES)):
+        action = int(actions[state])
+        name = action_name(action) if callable(action_name) else f"action {action}"
+        label = str(action) if name == f"action {action}" else f"{action} ({name})"
+        rows.append([str(state), f"{values[state]:.4f}", label])
+    lines.append(format_table(["state", "V", "action"], rows))
+    if mdp.n_states > len(rows):
+        lines.append(f"... and {mdp.n_states - len(rows)} more states")
+    lines.append(
+        f"V over all states: min {values.min():.4f}, max {values.max():.4f}; "
+        f"from the initial distribution {float(mdp.initial_distribution @ values):.4f}"
+    )
+    return "\n".join(lines)
 
 
 # -------------------------------------------------------------------- helpers

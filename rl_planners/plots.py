@@ -19,13 +19,27 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_planners.display import FROZEN_LAKE_ARROWS, policy_symbols
+from rl_planners.display import (
+    FROZEN_LAKE_ARROWS,
+    action_arrows,
+    grid_shape,
+    policy_symbols,
+    terminal_states,
+)
+from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
-__all__ = ["convergence_plot", "require_matplotlib", "value_heatmap"]
+__all__ = [
+    "convergence_figure",
+    "convergence_plot",
+    "require_matplotlib",
+    "solution_figure",
+    "value_heatmap",
+]
 
 _INSTALL_HINT = (
     'plotting needs matplotlib, an optional extra: pip install "rl_planners[plot]" '
@@ -197,6 +211,57 @@ def convergence_plot(
     if any(name for name in named):
         ax.legend()
     return ax
+
+
+def solution_figure(env: Any, result: PlanningResult, label: str = "") -> Figure:
+    """A figure of a solve: the value heatmap with arrows (grid envs) and the convergence plot.
+
+    Made without pyplot (no window, no global figure list), ready for
+    ``figure.savefig("plan.png")``: 11 x 4.5 inches with both panels for a
+    grid env (:func:`rl_planners.display.grid_shape`), 6 x 4 with the
+    convergence plot alone otherwise, at 100 dpi.
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        The env planned for.
+    result : PlanningResult
+    label : str
+        The name of the planner, for the legend.
+    """
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    shape = grid_shape(env)
+    if shape is None:
+        return convergence_figure({label: result})
+    figure = Figure(figsize=(11.0, 4.5), dpi=100)
+    spec = getattr(env, "spec", None)
+    value_heatmap(
+        result.V,
+        result.policy,
+        shape,
+        action_arrows(env),
+        ax=figure.add_subplot(1, 2, 1),
+        terminal=terminal_states(TabularMDP.from_env(env)),
+        title=f"{spec.id}: V and the greedy policy" if spec else "V and the greedy policy",
+    )
+    convergence_plot({label: result}, ax=figure.add_subplot(1, 2, 2))
+    figure.tight_layout()
+    return figure
+
+
+def convergence_figure(
+    results: PlanningResult | Sequence[PlanningResult] | Mapping[str, PlanningResult],
+) -> Figure:
+    """A 6 x 4 inch, 100 dpi figure of :func:`convergence_plot`, made without pyplot."""
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.0, 4.0), dpi=100)
+    convergence_plot(results, ax=figure.add_subplot())
+    figure.tight_layout()
+    return figure
 
 
 # -------------------------------------------------------------------- helpers

@@ -10,8 +10,10 @@ from rl_planners import TabularMDP, value_iteration
 from rl_planners.display import (
     CLIFF_WALKING_ARROWS,
     FROZEN_LAKE_ARROWS,
+    MAX_LISTED_STATES,
     TERMINAL_MARK,
     action_arrows,
+    describe_solution,
     format_policy,
     format_table,
     format_values,
@@ -196,3 +198,46 @@ def test_format_table_aligns_text_left_and_numbers_right():
         "value iteration    0.5 ms  yes",
         "pi               12.25 ms  no",
     ]
+
+
+# ------------------------------------------------------------ whole solutions
+def test_describe_solution_of_a_grid_env():
+    env = gym.make("FrozenLake-v1")
+    result = value_iteration(TabularMDP.from_env(env), 1.0)
+    lines = describe_solution(env, result.V, result.policy).splitlines()
+    assert lines[0] == "V (state values, as on the map):"
+    assert lines[1].split() == ["0.824"] * 4  # Every state of the top row: 14/17.
+    assert lines[6] == "policy (greedy action in each state):"
+    assert lines[7].split() == ["←", "↑", "↑", "↑"]
+    assert lines[-1] == (
+        "(← = action 0, ↓ = action 1, → = action 2, ↑ = action 3; · = terminal state)"
+    )
+    ascii_text = describe_solution(env, result.V, result.policy, ascii_only=True)
+    assert ascii_text.isascii()
+    assert "(< = action 0, v = action 1, > = action 2, ^ = action 3; . = terminal state)" in (
+        ascii_text
+    )
+
+
+def test_describe_solution_of_an_env_that_is_not_a_grid():
+    env = gym.make("Taxi-v4")
+    mdp = TabularMDP.from_env(env)
+    result = value_iteration(mdp, 0.99)
+    lines = describe_solution(env, result.V, result.policy).splitlines()
+    assert lines[0].split() == ["state", "V", "action"]
+    assert len(lines) == 2 + MAX_LISTED_STATES + 2
+    state_7 = lines[2 + 7].split()
+    assert state_7 == ["7", f"{result.V[7]:.4f}", str(result.policy[7])]
+    assert lines[-2] == f"... and {500 - MAX_LISTED_STATES} more states"
+    start = float(mdp.initial_distribution @ result.V)
+    assert lines[-1].endswith(f"from the initial distribution {start:.4f}")
+
+
+def test_describe_solution_of_a_large_grid_lists_states():
+    env = _grid_world(desc=["S" + "." * 49, "." * 49 + "G"])
+    result = value_iteration(TabularMDP.from_env(env), 0.9)
+    text = describe_solution(env, result.V, result.policy)
+    assert text.startswith("(a 2x50 grid: too large to draw)")
+    first = text.splitlines()[3].split()  # our envs name their actions
+    action = int(result.policy[0])
+    assert first == ["0", f"{result.V[0]:.4f}", str(action), f"({env.action_name(action)})"]

@@ -177,3 +177,31 @@ def test_missing_matplotlib_says_what_to_install(monkeypatch, frozen_lake):
         plots.require_matplotlib()
     with pytest.raises(ImportError, match=r'pip install "rl_planners\[plot\]"'):
         plots.convergence_plot(result)
+
+
+# ------------------------------------------------------------- whole figures
+@pytest.mark.parametrize(
+    ("env_id", "size"),
+    [("FrozenLake-v1", (1100, 450)), ("CliffWalking-v1", (1100, 450)), ("Taxi-v4", (600, 400))],
+)
+def test_solution_figure_png(matplotlib, tmp_path, env_id, size):
+    from rl_planners.plots import solution_figure
+
+    env = gym.make(env_id)
+    result = value_iteration(TabularMDP.from_env(env), 0.99)
+    figure = solution_figure(env, result, "value iteration")
+    path = tmp_path / "solution.png"
+    figure.savefig(path)
+    image = matplotlib.image.imread(path)
+    assert (image.shape[1], image.shape[0]) == size
+    assert len(figure.axes) == (1 if env_id == "Taxi-v4" else 3)  # heatmap, colorbar, residuals
+
+
+def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
+    from rl_planners.plots import convergence_figure
+
+    _, _, result = frozen_lake
+    path = tmp_path / "convergence.png"
+    convergence_figure({"vi": result}).savefig(path)
+    image = matplotlib.image.imread(path)
+    assert image.shape[:2] == (400, 600)
