@@ -1,0 +1,684 @@
+"""The ``rl-planners`` command line (also ``python -m rl_planners``).
+
+Subcommands:
+
+- ``solve ENV_ID``: plan, then print the solve's statistics, ``V`` and the
+  policy (as grids with arrows for grid envs) and the exact expected return;
+  ``--save`` writes the agent, ``--plot`` a figure.
+- ``play ENV_ID``: plan, play episodes in the env loop and print the sampled
+  return beside its exact expectation; ``--render`` shows one episode.
+- ``compare ENV_ID``: run every planner on one env and tabulate them against
+  policy iteration's exact solution.
+- ``list-envs``: the registered ids whose env exposes a tabular model.
+
+Bad input (an unknown id, an env without a model, malformed JSON, an
+option out of range) prints one line, ``rl-planners: error: ...``, on stderr
+and exits with status 2. Ctrl-C during a solve keeps the last iterate, marked
+not converged, and the command finishes with it (status 130).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import inspect
+import json
+import math
+import re
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, NoReturn
+
+import gymnasium as gym
+import numpy as np
+
+from rl_planners.agents import (
+    ModifiedPolicyIterationAgent,
+    PlanningAgent,
+    PolicyIterationAgent,
+    ValueIterationAgent,
+)
+from rl_planners.display import ASCII_ARROWS, describe_solution, format_table, grid_shape
+from rl_planners.errors import NonTerminatingPolicyError
+from rl_planners.mdp import TabularMDP
+from rl_planners.progress import SolveProgress
+from rl_planners.result import PlanningResult
+
+__all__ = ["PLANNERS", "main", "tabular_envs"]
+
+PROG = "rl-planners"
+EXIT_ERROR = 2
+"""Exit status for bad input, as argparse uses for usage errors."""
+EXIT_INTERRUPTED = 130
+"""Exit status after Ctrl-C (128 + SIGINT), also when the interrupted solve's result is shown."""
+
+
+@dataclass(frozen=True)
+class Planner:
+    """A planner the CLI offers: its name and its agent class."""
+
+    name: str
+    agent: type[PlanningAgent]
+
+    def takes(self, option: str) -> bool:
+        """Whether its solver has the keyword option ``option``."""
+        return option in inspect.signature(self.agent.solver).parameters
+
+    def default(self, option: str) -> Any:
+        return inspect.signature(self.agent.solver).parameters[option].default
+
+
+PLANNERS = {
+    "vi": Planner("value iteration", ValueIterationAgent),
+    "pi": Planner("policy iteration", PolicyIterationAgent),
+    "mpi": Planner("modified policy iteration", ModifiedPolicyIterationAgent),
+}
+"""``--algo`` choices."""
+
+
+class CLIError(Exception):
+    """Bad input, reported as one line without a traceback."""
+
+
+# ===================================================================== main
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after the program name; default ``sys.argv[1:]``.
+    """
+    args = build_parser().parse_args(argv)
+    try:
+        with _one_line_warnings():
+            return args.run(args)
+    except KeyboardInterrupt:
+        _print_error("interrupted")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:  # e.g. `rl-planners list-envs | head -1`
+        return 0
+    except (CLIError, ValueError, OSError, ImportError, gym.error.Error) as error:
+        _print_error(error)
+        return EXIT_ERROR
+
+
+def _print_error(error: object) -> None:
+    print(f"{PROG}: error: {_one_line(error)}", file=sys.stderr)
+
+
+def _one_line(message: object) -> str:
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(message))  # Gymnasium colours its warnings
+    text = " ".join(text.split())
+    return text or type(message).__name__
+
+
+@contextlib.contextmanager
+def _one_line_warnings() -> Iterator[None]:
+    """Show each warning as one line, ``rl-planners: warning: ...``."""
+    original = warnings.showwarning
+
+    def show(message: Warning | str, *args: Any, **kwargs: Any) -> None:
+        text = _one_line(message).removeprefix("WARN: ")
+        print(f"{PROG}: warning: {text}", file=sys.stderr)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = original
+
+
+# =================================================================== parser
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose usage errors are one line."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(EXIT_ERROR)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``rl-planners`` and its subcommands."""
+    from rl_planners import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Exact tabular dynamic-programming planners for Gymnasium environments.",
+        epilog="Run 'rl-planners COMMAND --help' for a command's options.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    solve = commands.add_parser(
+        "solve",
+        help="plan for an env; print V, the policy and the exact expected return",
+        description="Plan for an env, then print the solve's statistics, V and the policy "
+        "(as grids with arrows for grid envs) and the exact expected return.",
+    )
+    _add_env_arguments(solve)
+    _add_planner_arguments(solve)
+    solve.add_argument("--save", metavar="FILE", help="write the agent to FILE (.npz)")
+    solve.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write a figure (value heatmap with arrows, convergence) to FILE, e.g. plan.png",
+    )
+    solve.set_defaults(run=run_solve)
+
+    play = commands.add_parser(
+        "play",
+        help="plan, play episodes and compare the mean return with the exact one",
+        description="Plan, play the agent in the env loop, and print the mean return "
+        "beside the exact expected return within the env's time limit.",
+    )
+    _add_env_arguments(play)
+    _add_planner_arguments(play)
+    play.add_argument(
+        "--episodes", type=_positive_int, default=100, metavar="N", help="default 100"
+    )
+    play.add_argument(
+        "--seed", type=int, default=0, metavar="S", help="seed of the first reset (default 0)"
+    )
+    play.add_argument(
+        "--render", action="store_true", help="show the text frames of one episode first"
+    )
+    play.set_defaults(run=run_play)
+
+    compare = commands.add_parser(
+        "compare",
+        help="run every planner on one env and tabulate them",
+        description="Run value iteration, policy iteration, modified policy iteration and "
+        "(for gamma < 1) linear programming on one env; compare each with policy "
+        "iteration's exact solution.",
+    )
+    _add_env_arguments(compare)
+    _add_planner_arguments(compare, algo=False)
+    compare.add_argument(
+        "--plot", metavar="FILE", help="write the convergence plot of every planner to FILE"
+    )
+    compare.set_defaults(run=run_compare)
+
+    list_envs = commands.add_parser(
+        "list-envs",
+        help="list the registered env ids that expose a tabular model",
+        description="List Gymnasium's toy-text ids and ours (rl_planners/...) whose env "
+        "has Discrete spaces and a model (P).",
+    )
+    list_envs.set_defaults(run=run_list_envs)
+    return parser
+
+
+def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("env_id", metavar="ENV_ID", help="e.g. FrozenLake-v1 (see list-envs)")
+    parser.add_argument(
+        "--env-kwargs",
+        type=_json_object,
+        default={},
+        metavar="JSON",
+        help="keyword arguments of gym.make, e.g. '{\"is_slippery\": false}'",
+    )
+
+
+def _add_planner_arguments(parser: argparse.ArgumentParser, algo: bool = True) -> None:
+    if algo:
+        parser.add_argument(
+            "--algo",
+            choices=list(PLANNERS),
+            default="vi",
+            help="value iteration (default), policy iteration or modified policy iteration",
+        )
+    parser.add_argument(
+        "--gamma", type=_discount, default=0.99, metavar="G", help="discount in [0, 1] (0.99)"
+    )
+    parser.add_argument(
+        "--tol",
+        type=_positive_float,
+        metavar="T",
+        help="tolerance of vi and mpi: the greedy policy is T-optimal (default 1e-8)",
+    )
+    parser.add_argument(
+        "--max-iterations", type=_positive_int, metavar="N", help="iteration cap of the solver"
+    )
+    parser.add_argument(
+        "--m",
+        type=_non_negative_int,
+        metavar="M",
+        help="partial evaluation sweeps of mpi (default 20)",
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar, even for long solves"
+    )
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text!r}") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"expected a JSON object such as '{{\"is_slippery\": false}}', got {text!r}"
+        )
+    return value
+
+
+def _number(text: str, kind: Callable[[str], Any], expected: str, ok: Callable[[Any], bool]):
+    try:
+        value = kind(text)
+    except ValueError:
+        value = None
+    if value is None or not ok(value):
+        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
+    return value
+
+
+def _discount(text: str) -> float:
+    return _number(text, float, "a number in [0, 1]", lambda g: 0.0 <= g <= 1.0)
+
+
+def _positive_float(text: str) -> float:
+    return _number(text, float, "a positive number", lambda x: math.isfinite(x) and x > 0)
+
+
+def _positive_int(text: str) -> int:
+    return _number(text, int, "an integer >= 1", lambda n: n >= 1)
+
+
+def _non_negative_int(text: str) -> int:
+    return _number(text, int, "an integer >= 0", lambda n: n >= 0)
+
+
+# ============================================================ environments
+def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None, **make_kwargs: Any) -> Any:
+    """``gym.make(env_id, **env_kwargs)`` after registering our envs, with one-line errors.
+
+    Raises
+    ------
+    CLIError
+        For an unknown id (with close matches) or keyword arguments the env refuses.
+    """
+    import envs  # noqa: F401  (registers the rl_planners/ ids)
+
+    kwargs = dict(env_kwargs or {})
+    try:
+        return gym.make(env_id, **kwargs, **make_kwargs)
+    except gym.error.UnregisteredEnv:
+        raise CLIError(_unknown_id_message(env_id)) from None
+    except (TypeError, ValueError) as error:
+        shown = f" with --env-kwargs {json.dumps(kwargs)}" if kwargs else ""
+        raise CLIError(f"cannot make {env_id!r}{shown}: {_one_line(error)}") from None
+
+
+def _unknown_id_message(env_id: str) -> str:
+    from gymnasium.envs.registration import registry
+
+    by_lower = {name.lower(): name for name in registry}
+    close = difflib.get_close_matches(env_id.lower(), list(by_lower), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(by_lower[c]) for c in close)}?" if close else ""
+    return (
+        f"unknown environment id {env_id!r}{hint} "
+        f"('{PROG} list-envs' lists the ids with a tabular model)"
+    )
+
+
+def _describe(env: Any, mdp: TabularMDP) -> str:
+    limit = env.spec.max_episode_steps if env.spec is not None else None
+    limit_text = f"time limit {limit} steps" if limit else "no time limit"
+    return f"{env.spec.id}: {mdp.n_states} states, {mdp.n_actions} actions, {limit_text}"
+
+
+@dataclass(frozen=True)
+class TabularEnvInfo:
+    """A registered id whose env exposes a tabular model."""
+
+    env_id: str
+    n_states: int
+    n_actions: int
+    max_episode_steps: int | None
+    grid_shape: tuple[int, int] | None
+
+
+def tabular_envs() -> list[TabularEnvInfo]:
+    """The registered ids of Gymnasium's toy-text envs and ours that expose a model.
+
+    Only those two families are tried (constructing every registered env is
+    slow and needs extra packages such as box2d or mujoco); an id is listed
+    if its env constructs with default arguments, has ``Discrete`` spaces,
+    and holds a :class:`TabularMDP` or a ``P`` table. The model itself is
+    not built.
+    """
+    from gymnasium.envs.registration import registry
+
+    import envs  # noqa: F401  (registers the rl_planners/ ids)
+
+    found = []
+    for env_id, spec in registry.items():
+        entry_point = spec.entry_point if isinstance(spec.entry_point, str) else ""
+        ours = spec.namespace == "rl_planners"
+        if not (ours or entry_point.startswith("gymnasium.envs.toy_text")):
+            continue
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                env = gym.make(env_id)
+        except Exception:  # an id that does not construct is not listed
+            continue
+        base = env.unwrapped
+        spaces = (base.observation_space, base.action_space)
+        has_model = isinstance(getattr(base, "mdp", None), TabularMDP) or "P" in vars(base)
+        if has_model and all(isinstance(space, gym.spaces.Discrete) for space in spaces):
+            found.append(
+                TabularEnvInfo(
+                    env_id,
+                    int(spaces[0].n),
+                    int(spaces[1].n),
+                    spec.max_episode_steps,
+                    grid_shape(env),
+                )
+            )
+        env.close()
+    return sorted(found, key=lambda info: (info.env_id.startswith("rl_planners/"), info.env_id))
+
+
+# ================================================================ planning
+def _solver_options(args: argparse.Namespace, algo: str, explicit: bool = True) -> dict:
+    """The solver options the arguments ask for ``algo``.
+
+    With ``explicit``, an option the planner does not take (``--tol`` with
+    policy iteration, ``--m`` without mpi) is an error; otherwise it is left out.
+    """
+    planner = PLANNERS[algo]
+    options = {}
+    for option, flag in (("tol", "--tol"), ("m", "--m"), ("max_iterations", "--max-iterations")):
+        value = getattr(args, option)
+        if value is None:
+            continue
+        if planner.takes(option):
+            options[option] = value
+        elif explicit:
+            reason = {
+                "tol": "it stops when the policy is stable, exactly",
+                "m": "only modified policy iteration makes partial evaluation sweeps",
+            }[option]
+            raise CLIError(f"{planner.name} takes no {flag} ({reason}); drop {flag}")
+    return options
+
+
+def _make_and_plan(args: argparse.Namespace, out: IO[str]) -> tuple[Any, PlanningAgent, bool]:
+    """Make the env and plan with the chosen agent, printing what happens.
+
+    Returns the env, the agent and whether Ctrl-C stopped the solve.
+    """
+    planner = PLANNERS[args.algo]
+    options = _solver_options(args, args.algo)
+    env = make_env(args.env_id, args.env_kwargs)
+    print(_describe(env, TabularMDP.from_env(env)), file=out, flush=True)
+    progress = SolveProgress(planner.name, verbose=not args.quiet)
+    # Warnings wait until the bar is gone, so that they do not split its line.
+    with warnings.catch_warnings(record=True) as caught, progress:
+        warnings.simplefilter("always")
+        agent = planner.agent(
+            env, gamma=args.gamma, callback=progress, interruptible=True, **options
+        )
+    for warning in caught:
+        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    cap = options.get("max_iterations", planner.default("max_iterations"))
+    interrupted = not agent.result.converged and agent.result.iterations < cap
+    print(_summary(planner.name, agent.result, options, interrupted), file=out)
+    return env, agent, interrupted
+
+
+def _summary(name: str, result: PlanningResult, options: dict, interrupted: bool) -> str:
+    settings = ", ".join([f"gamma={result.gamma:g}"] + [f"{k}={v:g}" for k, v in options.items()])
+    if result.converged:
+        status = "converged"
+    elif interrupted:
+        status = "NOT converged (interrupted)"
+    else:
+        status = "NOT converged (iteration cap reached)"
+    residual = f"{result.residuals[-1]:.3g}" if result.residuals.size else "n/a"
+    return (
+        f"{name} ({settings}): {status} after {result.iterations} iterations, "
+        f"last residual {residual}, {_duration(result.wall_time)}"
+    )
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.1f} ms" if seconds < 1.0 else f"{seconds:.2f} s"
+
+
+# ================================================================== output
+def _unicode_ok(stream: IO[str]) -> bool:
+    """Whether ``stream`` can print arrows and ``±``."""
+    try:
+        ("".join(ASCII_ARROWS) + "±").encode(getattr(stream, "encoding", None) or "ascii")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+
+
+_UNDEFINED = "undefined (the policy does not always end the episode)"
+
+
+def _exact_returns(agent: PlanningAgent) -> list[tuple[str, str]]:
+    """Labelled exact expected returns of the agent's policy from the initial distribution."""
+    rows = []
+    if agent.gamma < 1.0:
+        rows.append((f"discounted (gamma={agent.gamma:g})", f"{agent.expected_return():.4f}"))
+    if agent.max_episode_steps is not None:
+        within = agent.expected_return_within_limit()
+        rows.append((f"undiscounted, within {agent.max_episode_steps} steps", f"{within:.4f}"))
+    try:
+        unlimited = f"{agent.expected_return(gamma=1.0):.4f}"
+    except NonTerminatingPolicyError:
+        unlimited = _UNDEFINED
+    rows.append(("undiscounted, no time limit", unlimited))
+    return rows
+
+
+# ============================================================== subcommands
+def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """``rl-planners solve``."""
+    out = sys.stdout if out is None else out
+    plot = _check_plot_path(args.plot) if args.plot else None
+    save = _check_save_path(args.save) if args.save else None
+    env, agent, interrupted = _make_and_plan(args, out)
+    print(
+        "\n" + describe_solution(env, agent.V, agent.policy, ascii_only=not _unicode_ok(out)),
+        file=out,
+    )
+    print("\nexpected return from the initial distribution (exact):", file=out)
+    rows = _exact_returns(agent)
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}", file=out)
+    if save is not None:
+        written = agent.save(save)
+        cls = type(agent).__name__
+        print(
+            f"\nsaved the agent to {written} (load it with {cls}.load({str(written)!r}))", file=out
+        )
+    if plot is not None:
+        from rl_planners.plots import solution_figure
+
+        solution_figure(env, agent.result, PLANNERS[args.algo].name).savefig(plot)
+        print(f"wrote the figure to {plot}", file=out)
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def run_play(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """``rl-planners play``."""
+    out = sys.stdout if out is None else out
+    env, agent, interrupted = _make_and_plan(args, out)
+    if args.render:
+        _render_episode(env, args, agent, out)
+    evaluation = agent.evaluate(env, n_episodes=args.episodes, seed=args.seed)
+    pm = "±" if _unicode_ok(out) else "+/-"
+    print(
+        f"\n{evaluation.n_episodes} episodes (seed {args.seed}): return "
+        f"{evaluation.mean_return:.4f} {pm} {evaluation.std_return:.4f} (mean {pm} std), "
+        f"mean length {evaluation.mean_length:.1f} steps",
+        file=out,
+    )
+    within = f"within {evaluation.horizon} steps"
+    if agent.max_episode_steps is None:
+        within += " (the evaluation's cap: the env has no time limit)"
+    if evaluation.expected_return is not None:
+        gap = ""
+        if math.isfinite(evaluation.z_score):
+            gap = f" (the mean is {evaluation.z_score:+.1f} standard errors from it)"
+        print(f"exact expected return {within}: {evaluation.expected_return:.4f}{gap}", file=out)
+    unlimited = evaluation.expected_return_unlimited
+    unlimited = _UNDEFINED if unlimited is None else f"{unlimited:.4f}"
+    print(f"exact expected return with no time limit: {unlimited}", file=out)
+    return EXIT_INTERRUPTED if interrupted else 0
+
+
+def run_compare(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """``rl-planners compare``."""
+    from rl_planners.solvers import policy_evaluation
+
+    out = sys.stdout if out is None else out
+    plot = _check_plot_path(args.plot) if args.plot else None
+    env = make_env(args.env_id, args.env_kwargs)
+    mdp = TabularMDP.from_env(env)
+    print(_describe(env, mdp), file=out, flush=True)
+    results: dict[str, PlanningResult] = {}
+    for algo, planner in PLANNERS.items():
+        options = _solver_options(args, algo, explicit=False)
+        with SolveProgress(planner.name, verbose=not args.quiet) as progress:
+            results[planner.name] = planner.agent.solver(
+                mdp, args.gamma, callback=progress, **options
+            )
+    skipped = ""
+    if args.gamma < 1.0:
+        from rl_planners import linear_programming
+
+        results["linear programming"] = linear_programming(mdp, args.gamma)
+    else:
+        skipped = "(linear programming is left out: it needs gamma < 1)\n"
+    reference = results[PLANNERS["pi"].name]
+    tol = args.tol if args.tol is not None else PLANNERS["vi"].default("tol")
+    atol = max(tol, 1e-9 * max(1.0, float(np.abs(reference.V).max())))
+    rows = []
+    for name, result in results.items():
+        try:
+            V_pi = policy_evaluation(mdp, result.policy, args.gamma)
+            optimal = "yes" if np.all(V_pi >= reference.V - atol) else "no"
+        except NonTerminatingPolicyError:
+            optimal = "no (never ends)"
+        rows.append(
+            [
+                name,
+                str(result.iterations),
+                "yes" if result.converged else "no",
+                _duration(result.wall_time),
+                f"{float(np.abs(result.V - reference.V).max()):.2e}",
+                f"{float(np.mean(result.policy == reference.policy)):.1%}",
+                optimal,
+            ]
+        )
+    print(f"gamma={args.gamma:g}; reference: policy iteration (exact)\n", file=out)
+    headers = [
+        "algorithm",
+        "iterations",
+        "converged",
+        "wall time",
+        "max |V - V_ref|",
+        "same action",
+        "optimal",
+    ]
+    print(format_table(headers, rows), file=out)
+    print(
+        f"\n{skipped}same action: share of states where the policy takes the reference's "
+        "action (ties make other actions just as good).\n"
+        f"optimal: the policy's exact value is within {atol:.0e} of the reference's in "
+        "every state.",
+        file=out,
+    )
+    if plot is not None:
+        from rl_planners.plots import convergence_figure
+
+        convergence_figure(results).savefig(plot)
+        print(f"wrote the figure to {plot}", file=out)
+    return 0
+
+
+def run_list_envs(args: argparse.Namespace, out: IO[str] | None = None) -> int:
+    """``rl-planners list-envs``."""
+    out = sys.stdout if out is None else out
+    rows = [
+        [
+            info.env_id,
+            str(info.n_states),
+            str(info.n_actions),
+            str(info.max_episode_steps) if info.max_episode_steps else "-",
+            f"{info.grid_shape[0]}x{info.grid_shape[1]}" if info.grid_shape else "-",
+        ]
+        for info in tabular_envs()
+    ]
+    print(format_table(["id", "states", "actions", "time limit", "grid"], rows), file=out)
+    return 0
+
+
+# =============================================================== rendering
+def _render_episode(env: Any, args: argparse.Namespace, agent: PlanningAgent, out: IO[str]) -> None:
+    """Play one episode of a copy of ``env`` made with ``render_mode="ansi"``; print its frames."""
+    modes = env.unwrapped.metadata.get("render_modes", [])
+    if "ansi" not in modes:
+        raise CLIError(f"--render shows text frames, but {args.env_id!r} renders only as {modes}")
+    env = make_env(args.env_id, args.env_kwargs, render_mode="ansi")
+    obs, _ = env.reset(seed=args.seed)
+    print(f"\none episode (seed {args.seed}):\n", file=out)
+    print(_frame(env.render()), file=out)
+    total, steps, terminated, truncated = 0.0, 0, False, False
+    while not (terminated or truncated):
+        action = agent.act(obs)
+        obs, reward, terminated, truncated, _ = env.step(action)
+        total += float(reward)
+        steps += 1
+        print(f"step {steps}: action {action}, reward {float(reward):g}", file=out)
+        print(_frame(env.render()), file=out)
+    ending = "terminated" if terminated else "truncated by the time limit"
+    print(f"return {total:g} after {steps} steps ({ending})", file=out)
+    env.close()
+
+
+def _frame(frame: Any) -> str:
+    return str(frame).strip("\n")
+
+
+# ================================================================== figures
+def _check_plot_path(path: str) -> Path:
+    """Fail before planning if the figure could not be written."""
+    from rl_planners.plots import require_matplotlib
+
+    require_matplotlib()
+    from matplotlib.figure import Figure
+
+    target = Path(path)
+    suffix = target.suffix.lower().removeprefix(".")
+    supported = Figure().canvas.get_supported_filetypes()
+    if suffix and suffix not in supported:
+        raise CLIError(
+            f"--plot {path}: matplotlib cannot write .{suffix} files; use one of "
+            f"{', '.join('.' + s for s in sorted(supported))}"
+        )
+    _check_directory(target, "--plot")
+    return target
+
+
+def _check_save_path(path: str) -> Path:
+    target = Path(path)
+    _check_directory(target, "--save")
+    return target
+
+
+def _check_directory(target: Path, flag: str) -> None:
+    if not target.parent.is_dir():
+        raise CLIError(f"{flag} {target}: the directory {target.parent} does not exist")
