@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from rl_planners import kernels
 from rl_planners.mdp import TabularMDP
 from rl_planners.termination import terminating_choice
 from rl_planners.validation import check_gamma, check_policy, check_values
@@ -66,20 +67,33 @@ def q_from_v(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     return _q(mdp, check_values(mdp, V), check_gamma(gamma))
 
 
-def _q(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
-    """``q_from_v`` without argument checks, for the solvers' inner loops."""
+def _q(mdp: TabularMDP, V: np.ndarray, gamma: float, backend: str = "auto") -> np.ndarray:
+    """``q_from_v`` without argument checks, for the solvers' inner loops.
+
+    Large models go through the compiled kernel (see :mod:`rl_planners.kernels`).
+    """
+    if kernels.uses_kernel(mdp, backend):
+        return kernels.q_values(kernels.prepare(mdp), V, gamma)
     future = (mdp.continuation @ V).reshape(mdp.n_states, mdp.n_actions)  # [S, A]
     return mdp.R + gamma * future
 
 
-def optimality_backup(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
+def optimality_backup(
+    mdp: TabularMDP, V: np.ndarray, gamma: float, *, backend: str = "auto"
+) -> np.ndarray:
     """One synchronous sweep of the Bellman optimality operator.
 
     ``(T V)(s) = max_a [R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')]``
 
     ``V`` must already be a float64 ``(S,)`` array (the solvers check it once).
+    Large models (or ``backend="compiled"``) take the fused compiled kernel,
+    which never forms ``Q``; see :mod:`rl_planners.kernels`.
     """
-    return _q(mdp, V, gamma).max(axis=1)
+    if kernels.uses_kernel(mdp, backend):
+        V_next = np.empty(mdp.n_states)
+        kernels.jacobi_sweep(kernels.prepare(mdp), V, gamma, V_next)
+        return V_next
+    return _q(mdp, V, gamma, "numpy").max(axis=1)
 
 
 def policy_model(mdp: TabularMDP, policy: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -1,6 +1,11 @@
 r"""Dynamic-programming solvers: policy evaluation, value iteration, policy iteration.
 
-All sweeps are synchronous (Jacobi) and vectorised over the sparse model.
+Sweeps are synchronous (Jacobi) unless asked otherwise, vectorised over the
+sparse model; models of :data:`rl_planners.kernels.KERNEL_MIN_OUTCOMES` or more
+outcomes take the fused compiled kernels of :mod:`rl_planners.kernels`
+(``backend=`` chooses explicitly). Policy evaluation solves its linear system
+directly on small models and with a Krylov method (BiCGSTAB, warm-started) on
+large ones, where a sparse LU factorisation would fill in.
 
 Stopping rules (γ < 1), with ``d = V_{k+1} − V_k`` after a sweep of the
 optimality operator ``T`` (Puterman 1994, Thm 6.3.1 and §6.6.3):
@@ -46,6 +51,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from rl_planners import kernels
 from rl_planners.bellman import (
     _q,
     expectation_backup,
@@ -105,12 +111,17 @@ class _StoppingRule:
 
     def check(self, V_next: np.ndarray, d: np.ndarray) -> tuple[bool, float, np.ndarray]:
         """Return ``(stop, ‖d‖∞, V to report if stopping)`` for ``d = V_next − V``."""
-        high, low = float(d.max()), float(d.min())
+        return self.decide(V_next, float(d.max()), float(d.min()), float(np.abs(V_next).max()))
+
+    def decide(
+        self, V_next: np.ndarray, high: float, low: float, top: float
+    ) -> tuple[bool, float, np.ndarray]:
+        """:meth:`check` from ``max d``, ``min d`` and ``max |V_next|`` (a kernel's stats)."""
         residual = max(high, -low)
         if self.terminates:
             high, low = max(high, 0.0), min(low, 0.0)
         measure = high - low if self.stopping == "span" else residual
-        rounding = _ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, float(np.abs(V_next).max()))
+        rounding = _ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, top)
         if not (measure < self.threshold or residual <= rounding):
             return False, residual, V_next
         if self.stopping == "span" and 0.0 < self.gamma < 1.0:
@@ -124,8 +135,7 @@ def _terminates(mdp: TabularMDP) -> bool:
     True where outcomes terminate, and also where probabilities sum to 1 only
     within the model's tolerance, so that the span rule's bounds stay valid.
     """
-    row_sums = np.asarray(mdp.continuation.sum(axis=1)).reshape(-1)
-    return bool(row_sums.min() < 1.0 - 1e-12)
+    return bool(mdp.continuation_probability.min() < 1.0 - 1e-12)
 
 
 def _warn_cap(solver: str, max_iterations: int, residual: float) -> None:
@@ -190,8 +200,9 @@ def _result(
     residuals: list[float],
     start: float,
     tie_atol: float | None = None,
+    backend: str = "auto",
 ) -> PlanningResult:
-    Q = _q(mdp, V, gamma)
+    Q = _q(mdp, V, gamma, backend)
     if policy is None:
         policy = greedy_policy(mdp, Q, gamma, atol=tie_atol)
     return PlanningResult(
@@ -228,6 +239,96 @@ def _solve_exact(P_pi: sp.csr_matrix, R_pi: np.ndarray, gamma: float) -> np.ndar
     return np.atleast_1d(np.asarray(V, dtype=np.float64))
 
 
+_DIRECT_SOLVE_MAX_STATES = 20_000
+"""``method="exact"`` factorises (sparse LU) up to this many states, else Krylov."""
+
+_KRYLOV_ROUNDS = 4
+"""BiCGSTAB restarts (each from the last iterate, 10× stricter) before falling back."""
+
+
+def _solve_krylov(
+    mdp: TabularMDP,
+    policy: np.ndarray,
+    gamma: float,
+    V0: np.ndarray | None = None,
+    compiled: bool = False,
+) -> np.ndarray | None:
+    r"""Solve ``(I − γ P_π) V = R_π`` by BiCGSTAB from ``V0``; None if it fails.
+
+    The product ``(I − γ P_π) x`` runs on the model's own arrays (the compiled
+    policy kernel) or on ``P_π`` in CSR form: nothing is factorised, so nothing
+    fills in. Accepted only when the residual ``r = R_π − (I − γ P_π) V``,
+    recomputed at the end, has ``‖r‖∞ ≤ 10⁻¹² (1−γ) ‖V‖∞`` (or a few units of
+    float64 rounding of ``V``, whichever is larger): since
+    ``‖V − V^π‖∞ ≤ ‖r‖∞ / (1−γ)``, ``V`` is then within ``10⁻¹² ‖V‖∞`` of
+    ``V^π``, the scale below which policy iteration treats action values as
+    ties. (At γ = 1 the rounding level is required.)
+    """
+    n_states = mdp.n_states
+    if compiled and policy.ndim == 1:
+        model = kernels.prepare(mdp)
+        R_pi = model.R[np.arange(n_states) * mdp.n_actions + policy]
+
+        def residual_of(x: np.ndarray) -> np.ndarray:
+            return kernels.policy_apply(model, policy, x.ravel(), alpha=-1.0, beta=1.0, g=gamma)
+
+        def apply(x: np.ndarray) -> np.ndarray:
+            return kernels.policy_apply(model, policy, x.ravel(), alpha=1.0, beta=0.0, g=-gamma)
+
+    else:
+        P_pi, R_pi = policy_model(mdp, policy)
+        system = (sp.identity(n_states, format="csr") - gamma * P_pi).tocsr()
+
+        def residual_of(x: np.ndarray) -> np.ndarray:
+            return R_pi - system @ x
+
+        def apply(x: np.ndarray) -> np.ndarray:
+            return system @ x
+
+    operator = spla.LinearOperator((n_states, n_states), matvec=apply, dtype=np.float64)
+    V = np.zeros(n_states) if V0 is None else np.array(V0, dtype=np.float64)
+    atol = None
+    for _ in range(_KRYLOV_ROUNDS):
+        scale = max(1.0, float(np.abs(V).max()))
+        limit = max(1e-12 * (1.0 - gamma), 64.0 * np.finfo(np.float64).eps) * scale
+        r = residual_of(V)
+        if float(np.abs(r).max()) <= limit:
+            return V
+        # BiCGSTAB stops on the 2-norm; ask for the sup-norm limit spread over
+        # the states, then tighten until the sup-norm check passes.
+        atol = limit * np.sqrt(n_states) if atol is None else atol / 10.0
+        V, info = spla.bicgstab(operator, R_pi, x0=V, rtol=0.0, atol=atol, maxiter=10 * n_states)
+        if info < 0 or not np.all(np.isfinite(V)):
+            return None
+    scale = max(1.0, float(np.abs(V).max()))
+    limit = max(1e-12 * (1.0 - gamma), 64.0 * np.finfo(np.float64).eps) * scale
+    return V if float(np.abs(residual_of(V)).max()) <= limit else None
+
+
+def _evaluate(
+    mdp: TabularMDP,
+    policy: np.ndarray,
+    gamma: float,
+    V0: np.ndarray | None = None,
+    compiled: bool = False,
+    krylov: bool | None = None,
+) -> np.ndarray:
+    """``V^π``: sparse LU on small models, warm-started Krylov on large ones.
+
+    ``krylov=None`` picks Krylov above :data:`_DIRECT_SOLVE_MAX_STATES`
+    states or with the compiled kernels; should it fail its residual check,
+    the LU solve runs instead.
+    """
+    if krylov is None:
+        krylov = compiled or mdp.n_states > _DIRECT_SOLVE_MAX_STATES
+    if krylov:
+        V = _solve_krylov(mdp, policy, gamma, V0, compiled)
+        if V is not None:
+            return V
+    P_pi, R_pi = policy_model(mdp, policy)
+    return _solve_exact(P_pi, R_pi, gamma)
+
+
 def policy_evaluation(
     mdp: TabularMDP,
     policy: np.ndarray,
@@ -250,8 +351,12 @@ def policy_evaluation(
     gamma : float
         Discount in [0, 1]. At 1 the policy must terminate with probability 1
         from every state.
-    method : {"exact", "iterative"}
-        ``"exact"`` solves the linear system with a sparse LU factorisation;
+    method : {"exact", "iterative", "krylov"}
+        ``"exact"`` solves the linear system with a sparse LU factorisation
+        up to 20,000 states and, beyond, with ``"krylov"``: BiCGSTAB run
+        until ``‖R_π − (I − γ P_π) V‖∞ ≤ 10⁻¹² (1−γ) ‖V‖∞`` (so
+        ``‖V − V^π‖∞ ≤ 10⁻¹² ‖V‖∞``; a few units of float64 rounding at
+        γ = 1), falling back to the LU solve should it not get there;
         ``"iterative"`` sweeps ``V ← T_π V`` synchronously from ``V = 0``
         until ``‖V_{k+1} − V_k‖∞ < tol (1−γ)/γ`` (then ``‖V − V^π‖∞ < tol``;
         at γ = 1, until the change is below ``tol``). Capped at
@@ -288,13 +393,14 @@ def policy_evaluation(
     gamma = check_gamma(gamma)
     tol = check_tol(tol)
     max_iterations = check_max_iterations(max_iterations)
-    if method not in ("exact", "iterative"):
-        raise ValueError(f"method must be 'exact' or 'iterative', got {method!r}")
+    if method not in ("exact", "iterative", "krylov"):
+        raise ValueError(f"method must be 'exact', 'iterative' or 'krylov', got {method!r}")
     if gamma == 1.0:
         _raise_if_nonterminating(mdp, policy)
+    if method != "iterative":
+        compiled = policy.ndim == 1 and kernels.uses_kernel(mdp)
+        return _evaluate(mdp, policy, gamma, None, compiled, True if method == "krylov" else None)
     P_pi, R_pi = policy_model(mdp, policy)
-    if method == "exact":
-        return _solve_exact(P_pi, R_pi, gamma)
     # The sup rule's ε/2 bound on V_{k+1} − V^π, with ε = 2·tol (γ < 1).
     rule = _StoppingRule(gamma, 2.0 * tol if gamma < 1.0 else tol, "sup")
     V = np.zeros(mdp.n_states)
@@ -319,6 +425,8 @@ def value_iteration(
     stopping: str | None = None,
     callback: IterationCallback | None = None,
     interruptible: bool = False,
+    method: str = "jacobi",
+    backend: str = "auto",
 ) -> PlanningResult:
     r"""Value iteration: repeat ``V_{k+1} = T V_k`` until the stopping rule holds.
 
@@ -348,6 +456,18 @@ def value_iteration(
         If true, Ctrl-C ends the solve early and returns the last iterate
         with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
         raising ``KeyboardInterrupt``.
+    method : {"jacobi", "gauss-seidel"}
+        ``"jacobi"``: synchronous sweeps. ``"gauss-seidel"``: in-place sweeps
+        in state order, each backup using the values already updated in that
+        sweep (Puterman §6.3.3; needs numba, one core). When a Gauss–Seidel
+        change meets the stopping rule, one Jacobi sweep ``T V`` follows and
+        the rule is applied to *its* change: the result is that Jacobi
+        sweep's, with exactly the guarantees above (else Gauss–Seidel goes
+        on from ``T V``). Every sweep of either kind counts as an iteration.
+    backend : {"auto", "numpy", "compiled"}
+        Where the sweeps run (:mod:`rl_planners.kernels`): ``"auto"`` takes
+        the fused compiled kernel on models of
+        :data:`~rl_planners.kernels.KERNEL_MIN_OUTCOMES` outcomes or more.
 
     Returns
     -------
@@ -374,18 +494,39 @@ def value_iteration(
     max_iterations = check_max_iterations(max_iterations)
     rule = _StoppingRule(gamma, tol, stopping, _terminates(mdp))
     V = np.zeros(mdp.n_states) if V0 is None else check_values(mdp, V0, "V0")
+    if method not in ("jacobi", "gauss-seidel"):
+        raise ValueError(f"method must be 'jacobi' or 'gauss-seidel', got {method!r}")
+    if method == "gauss-seidel" and backend == "numpy":
+        raise ValueError("method='gauss-seidel' needs the compiled kernels, not backend='numpy'")
+    compiled = kernels.uses_kernel(mdp, "compiled" if method == "gauss-seidel" else backend)
+    model = kernels.prepare(mdp) if compiled else None
+    spare = np.empty_like(V) if compiled else None
+    certify = False  # Gauss–Seidel: the last sweep met the rule; a Jacobi sweep checks
 
     def sweep() -> tuple[bool, float]:
-        nonlocal V
-        V_next = optimality_backup(mdp, V, gamma)
-        stop, residual, V = rule.check(V_next, V_next - V)
+        nonlocal V, spare, certify
+        if not compiled:
+            V_next = optimality_backup(mdp, V, gamma, backend="numpy")
+            stop, residual, V = rule.check(V_next, V_next - V)
+            return stop, residual
+        if method == "gauss-seidel" and not certify:
+            stats = kernels.gauss_seidel_sweep(model, V, gamma)
+            certify, residual, _ = rule.decide(V, stats.high, stats.low, stats.top)
+            return False, residual
+        stats = kernels.jacobi_sweep(model, V, gamma, spare)
+        V, spare = spare, V
+        certify = False
+        stop, residual, V = rule.decide(V, stats.high, stats.low, stats.top)
         return stop, residual
 
     residuals, converged = _iterate(
         "value_iteration", sweep, max_iterations, callback, interruptible
     )
     tie_atol = tol if gamma == 1.0 else None
-    return _result(mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol)
+    backend = "compiled" if compiled else "numpy"
+    return _result(
+        mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol, backend
+    )
 
 
 # ------------------------------------------------------------ policy iteration
@@ -415,10 +556,13 @@ def policy_iteration(
     policy0: np.ndarray | None = None,
     callback: IterationCallback | None = None,
     interruptible: bool = False,
+    backend: str = "auto",
 ) -> PlanningResult:
     r"""Policy iteration: exact evaluation, then greedy improvement, until stable.
 
-    Evaluate ``V^{π_k}`` exactly (:func:`policy_evaluation`), compute
+    Evaluate ``V^{π_k}`` exactly (:func:`policy_evaluation`; on large models
+    BiCGSTAB warm-started from ``V^{π_{k-1}}``, so later evaluations, whose
+    policies differ in few states, take few iterations), compute
     ``Q^{π_k}``, and set ``π_{k+1}(s) = argmax_a Q^{π_k}(s,a)`` *only where it
     improves strictly* on ``Q^{π_k}(s, π_k(s))`` (beyond float64 rounding);
     elsewhere keep ``π_k(s)``. So ties cannot make it cycle, and it stops at
@@ -446,6 +590,9 @@ def policy_iteration(
         If true, Ctrl-C ends the solve early and returns the last iterate
         with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
         raising ``KeyboardInterrupt``.
+    backend : {"auto", "numpy", "compiled"}
+        As in :func:`value_iteration`; the compiled kernels also do the
+        Krylov solve's products ``(I − γ P_π) x``.
 
     Returns
     -------
@@ -475,24 +622,34 @@ def policy_iteration(
                 f"policy0 must be deterministic, shape (S,) of actions; got shape {policy.shape}"
             )
     states = np.arange(mdp.n_states)
-    V = policy_evaluation(mdp, policy, gamma)
+    compiled = kernels.uses_kernel(mdp, backend)
+    backend = "compiled" if compiled else "numpy"
+
+    def evaluate(V_previous: np.ndarray | None) -> np.ndarray:
+        if gamma == 1.0:
+            _raise_if_nonterminating(mdp, policy)
+        return _evaluate(mdp, policy, gamma, V_previous, compiled)
+
+    V = evaluate(None)
 
     def improve() -> tuple[bool, float]:
         nonlocal V, policy
-        Q = _q(mdp, V, gamma)
+        Q = _q(mdp, V, gamma, backend)
         best = np.argmax(Q, axis=1)
         residual = float(np.abs(Q[states, best] - V).max())
         improves = Q[states, best] - Q[states, policy] > tie_tolerance(Q)
         if not improves.any():
             return True, residual
         policy = np.where(improves, best, policy)
-        V = policy_evaluation(mdp, policy, gamma)
+        V = evaluate(V)
         return False, residual
 
     residuals, converged = _iterate(
         "policy_iteration", improve, max_iterations, callback, interruptible
     )
-    return _result(mdp, V, gamma, policy, len(residuals), converged, residuals, start)
+    return _result(
+        mdp, V, gamma, policy, len(residuals), converged, residuals, start, None, backend
+    )
 
 
 def modified_policy_iteration(
@@ -506,6 +663,7 @@ def modified_policy_iteration(
     stopping: str | None = None,
     callback: IterationCallback | None = None,
     interruptible: bool = False,
+    backend: str = "auto",
 ) -> PlanningResult:
     r"""Modified policy iteration: greedy step, then ``m`` partial evaluation sweeps.
 
@@ -538,6 +696,8 @@ def modified_policy_iteration(
         If true, Ctrl-C ends the solve early and returns the last iterate
         with ``converged=False`` (and a :class:`ConvergenceWarning`) instead of
         raising ``KeyboardInterrupt``.
+    backend : {"auto", "numpy", "compiled"}
+        As in :func:`value_iteration`.
 
     Returns
     -------
@@ -562,12 +722,23 @@ def modified_policy_iteration(
     else:
         V = np.zeros(mdp.n_states)
 
+    compiled = kernels.uses_kernel(mdp, backend)
+    backend = "compiled" if compiled else "numpy"
+    model = kernels.prepare(mdp) if compiled else None
+
     def improve_and_evaluate() -> tuple[bool, float]:
         nonlocal V
-        Q = _q(mdp, V, gamma)
+        Q = _q(mdp, V, gamma, backend)
         V_next = Q.max(axis=1)
         stop, residual, V = rule.check(V_next, V_next - V)
-        if not stop:
+        if stop or m == 0:
+            return stop, residual
+        if compiled:
+            policy, spare = np.argmax(Q, axis=1), np.empty_like(V)
+            for _ in range(m):
+                kernels.policy_apply(model, policy, V, alpha=0.0, beta=1.0, g=gamma, out=spare)
+                V, spare = spare, V
+        else:
             P_pi, R_pi = policy_model(mdp, np.argmax(Q, axis=1))
             for _ in range(m):
                 V = expectation_backup(P_pi, R_pi, V, gamma)
@@ -577,4 +748,6 @@ def modified_policy_iteration(
         "modified_policy_iteration", improve_and_evaluate, max_iterations, callback, interruptible
     )
     tie_atol = tol if gamma == 1.0 else None
-    return _result(mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol)
+    return _result(
+        mdp, V, gamma, None, len(residuals), converged, residuals, start, tie_atol, backend
+    )
