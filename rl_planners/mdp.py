@@ -263,6 +263,8 @@ class TabularMDP:
             raise ModelError(f"next_state must have shape (S, A, K), got {next_state.shape}")
         shape = next_state.shape
         n_states, n_actions, k = shape
+        if 0 in shape:
+            raise ModelError(f"next_state must have shape (S, A, K) with S, A, K >= 1, got {shape}")
         reward = np.asarray(reward)
         if reward.shape == (n_states, n_actions):
             reward = np.broadcast_to(reward[:, :, None], shape)
@@ -326,14 +328,25 @@ class TabularMDP:
         ModelError
             If a shape is wrong or the model is invalid.
         """
-        T = np.asarray(transitions, dtype=np.float64)
-        if T.ndim != 3 or T.shape[0] != T.shape[2]:
+        try:
+            T = np.asarray(transitions, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ModelError(
+                "transitions must be a numeric (S, A, S) array of probabilities; "
+                f"NumPy could not read it: {error}"
+            ) from error
+        if T.ndim != 3 or T.shape[0] != T.shape[2] or 0 in T.shape:
             raise ModelError(
                 f"transitions must have shape (S, A, S), got {T.shape}; "
                 "pymdptoolbox's (A, S, S) arrays need np.transpose(T, (1, 0, 2))"
             )
         n_states, n_actions, _ = T.shape
-        rewards = np.asarray(rewards, dtype=np.float64)
+        try:
+            rewards = np.asarray(rewards, dtype=np.float64)
+        except (TypeError, ValueError) as error:
+            raise ModelError(
+                f"rewards must be a numeric array; NumPy could not read it: {error}"
+            ) from error
         if rewards.shape not in ((n_states, n_actions), T.shape):
             raise ModelError(
                 f"rewards must have shape {(n_states, n_actions)} or {T.shape}, got {rewards.shape}"
@@ -620,9 +633,15 @@ def _terminal_mask(terminal_states: Sequence[int] | np.ndarray, n_states: int) -
 def _row_of(table: Mapping | Sequence, index: int, state: int | None) -> Any:
     """``table[index]``, with an error naming the missing state or action."""
     try:
-        return table[index]
+        entry = table[index]
     except (KeyError, IndexError, TypeError):
         pass
+    else:
+        if isinstance(entry, Mapping | Sequence) and not isinstance(entry, str | bytes):
+            return entry
+        where = f"P[{index}]" if state is None else f"P[{state}][{index}]"
+        expected = "a dict or list of actions" if state is None else "a list of outcomes"
+        raise ModelError(f"{where} must be {expected}, got {entry!r}")
     if state is None:
         raise ModelError(
             f"P has no entry for state {index}: states must be numbered 0..{len(table) - 1}"
