@@ -6,7 +6,8 @@ one runs no code from it). It holds, as arrays:
 - ``format_version`` (int), ``agent_class`` and ``env_id`` (strings; ``""``
   for an env without a spec id), ``library_version`` (string);
 - ``gamma`` (float), ``options`` (the solver options as a JSON string;
-  arrays become lists), ``max_episode_steps`` (int, ``-1`` for none),
+  arrays become lists and a callable, such as a progress callback, the
+  text ``"<callable NAME>"``), ``max_episode_steps`` (int, ``-1`` for none),
   ``n_states`` and ``n_actions`` (ints);
 - the :class:`~rl_planners.result.PlanningResult`: ``V`` ``[S]``, ``Q``
   ``[S, A]``, ``policy`` ``[S]``, ``iterations``, ``converged``,
@@ -214,6 +215,9 @@ def _options_json(options: Any) -> str:
             return value.tolist()
         if isinstance(value, np.generic):
             return value.item()
+        if callable(value):  # a progress callback: record which, it cannot be stored
+            name = getattr(value, "__qualname__", None) or type(value).__qualname__
+            return f"<callable {name}>"
         raise TypeError
 
     for key, value in options.items():
@@ -222,7 +226,7 @@ def _options_json(options: Any) -> str:
         except (TypeError, ValueError):
             raise TypeError(
                 f"solver option {key!r} = {value!r} cannot be saved: the agent file stores "
-                "options as JSON (numbers, strings, lists, arrays, None)"
+                "options as JSON (numbers, strings, lists, arrays, None; callables by name)"
             ) from None
     return json.dumps(dict(options), default=encode)
 

@@ -104,6 +104,26 @@ def test_array_options_are_saved_as_lists(tmp_path):
     assert loaded.options == {"V0": V0.tolist(), "max_iterations": 100_000}
 
 
+def test_a_callable_option_is_saved_by_name(tmp_path):
+    def progress(*args, **kwargs):
+        return None
+
+    agent = ValueIterationAgent(gym.make("FrozenLake-v1"))
+    with_callback = ValueIterationAgent._from_parts(
+        result=agent.result,
+        mdp=agent.mdp,
+        gamma=agent.gamma,
+        options={"callback": progress, "tol": 1e-6},
+        env_id=agent.env_id,
+        max_episode_steps=agent.max_episode_steps,
+    )
+    loaded = load_agent(with_callback.save(tmp_path / "agent.npz"))
+    assert loaded.options == {
+        "callback": "<callable test_a_callable_option_is_saved_by_name.<locals>.progress>",
+        "tol": 1e-6,
+    }
+
+
 def test_an_option_that_is_not_json_cannot_be_saved(tmp_path):
     agent = PolicyIterationAgent(gym.make("FrozenLake-v1"), policy0=np.zeros(16, dtype=np.int64))
     bad = PolicyIterationAgent._from_parts(
