@@ -434,7 +434,10 @@ def _make_and_plan(args: argparse.Namespace, out: IO[str]) -> tuple[Any, Plannin
 
 
 def _summary(name: str, result: PlanningResult, options: dict, interrupted: bool) -> str:
-    settings = ", ".join([f"gamma={result.gamma:g}"] + [f"{k}={v:g}" for k, v in options.items()])
+    settings = ", ".join(
+        [f"gamma={result.gamma:g}"]
+        + [f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}" for k, v in options.items()]
+    )
     if result.converged:
         status = "converged"
     elif interrupted:

@@ -36,6 +36,31 @@ deterministic, so v*(s) is minus the number of steps from s to the nearest
 terminal corner, min(r + c, 6 − r − c)."""
 
 
+README_SOLVE_OUTPUT = """\
+FrozenLake-v1: 16 states, 4 actions, time limit 100 steps
+value iteration (gamma=1): converged after ... iterations, last residual ..., ... ms
+
+V (state values, as on the map):
+0.824  0.824  0.824  0.824
+0.824  0.000  0.529  0.000
+0.824  0.824  0.765  0.000
+0.000  0.882  0.941  0.000
+
+policy (greedy action in each state):
+← ↑ ↑ ↑
+← · ← ·
+↑ ↓ ← ·
+· → ↓ ·
+(← = action 0, ↓ = action 1, → = action 2, ↑ = action 3; · = terminal state)
+
+expected return from the initial distribution (exact):
+  undiscounted, within 100 steps  0.7402
+  undiscounted, no time limit     0.8235
+"""
+"""What the README shows for ``rl-planners solve FrozenLake-v1 --gamma 1``; ``...``
+stands for the run's iteration count, residual and time."""
+
+
 # ----------------------------------------------------------------- helpers
 def run_subprocess(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
     env = {
@@ -99,6 +124,8 @@ def test_solve_frozen_lake(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     out = done.stdout
+    pattern = re.escape(README_SOLVE_OUTPUT).replace(re.escape("..."), r"\S+")
+    assert re.fullmatch(pattern, out), out
     assert out.startswith("FrozenLake-v1: 16 states, 4 actions, time limit 100 steps")
     assert "value iteration (gamma=1): converged after" in out
     V = value_grid(out)
@@ -142,11 +169,11 @@ def test_solve_sutton_barto_4x4():
 
 
 def test_play_frozen_lake():
-    done = run_subprocess("play", "FrozenLake-v1", "--episodes", "300", "--seed", "1")
+    done = run_subprocess("play", "FrozenLake-v1", "--episodes", "1000")  # as in the README
     assert done.returncode == 0, done.stderr
     out = done.stdout
     match = re.search(
-        r"300 episodes \(seed 1\): return (\S+) ± (\S+) \(mean ± std\), mean length (\S+) steps",
+        r"1000 episodes \(seed 0\): return (\S+) ± (\S+) \(mean ± std\), mean length (\S+) steps",
         out,
     )
     assert match, out
@@ -155,8 +182,8 @@ def test_play_frozen_lake():
     mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
     exact = expected_return(mdp, value_iteration(mdp, 0.99).policy, horizon=100)
     assert figure(out, "exact expected return within 100 steps:") == pytest.approx(exact, abs=1e-4)
-    # The sample mean of 300 Bernoulli returns is within 4 standard errors of its expectation.
-    assert abs(mean - exact) < 4 * std / np.sqrt(300)
+    # The sample mean of 1000 Bernoulli returns is within 4 standard errors of its expectation.
+    assert abs(mean - exact) < 4 * std / np.sqrt(1000)
     assert "exact expected return with no time limit:" in out
 
 

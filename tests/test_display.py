@@ -5,6 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import numpy as np
 import pytest
+from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 
 from rl_planners import TabularMDP, value_iteration
 from rl_planners.display import (
@@ -241,3 +242,23 @@ def test_describe_solution_of_a_large_grid_lists_states():
     first = text.splitlines()[3].split()  # our envs name their actions
     action = int(result.policy[0])
     assert first == ["0", f"{result.V[0]:.4f}", str(action), f"({env.action_name(action)})"]
+
+
+README_SNIPPET = """\
+import gymnasium as gym
+from rl_planners.agents import ValueIterationAgent
+from rl_planners.display import describe_solution
+
+env = gym.make("FrozenLake-v1")
+agent = ValueIterationAgent(env, gamma=1.0)
+print(describe_solution(env, agent.V, agent.policy))
+"""
+"""The README's Python snippet for text pictures, run as it is written there."""
+
+
+def test_readme_snippet(capsys):
+    exec(README_SNIPPET, {})
+    lines = capsys.readouterr().out.splitlines()
+    values = np.array([[float(x) for x in row.split()] for row in lines[1:5]])
+    np.testing.assert_allclose(values.reshape(-1), FROZEN_LAKE_4X4_V_STAR_GAMMA_1, atol=5e-4)
+    assert lines[7:11] == ["← ↑ ↑ ↑", "← · ← ·", "↑ ↓ ← ·", "· → ↓ ·"]

@@ -205,3 +205,22 @@ def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
     convergence_figure({"vi": result}).savefig(path)
     image = matplotlib.image.imread(path)
     assert image.shape[:2] == (400, 600)
+
+
+README_SNIPPET = """\
+import gymnasium as gym
+from rl_planners.agents import ValueIterationAgent
+from rl_planners.plots import solution_figure
+
+env = gym.make("FrozenLake-v1")
+agent = ValueIterationAgent(env, gamma=0.99)
+solution_figure(env, agent.result, "value iteration").savefig("frozenlake.png")
+"""
+"""The README's Python snippet for the picture, run as it is written there."""
+
+
+def test_readme_snippet(matplotlib, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    exec(README_SNIPPET, {})
+    image = matplotlib.image.imread(tmp_path / "frozenlake.png")
+    assert image.shape[:2] == (450, 1100)
