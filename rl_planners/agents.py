@@ -65,6 +65,10 @@ __all__ = [
 AGENT_CLASSES: dict[str, type[PlanningAgent]] = {}
 """Every agent class by name, so that a saved agent can be loaded as its class."""
 
+RUN_CONTROLS = frozenset({"callback", "interruptible"})
+"""Solver options that steer how planning runs, not what it computes: passed to
+the solver but not kept in ``agent.options`` (nor saved)."""
+
 
 class PlanningAgent:
     """An agent that plans on construction and then acts greedily.
@@ -104,7 +108,8 @@ class PlanningAgent:
         ``[S]`` (read-only).
     gamma : float
     options : Mapping
-        The solver options given (read-only).
+        The solver options planned with (read-only), except the run controls
+        ``callback`` and ``interruptible`` (:data:`RUN_CONTROLS`).
     env_id : str or None
         ``env.spec.id`` of the env planned for, if it has one.
     max_episode_steps : int or None
@@ -145,7 +150,7 @@ class PlanningAgent:
             result=result,
             mdp=mdp,
             gamma=gamma,
-            options=solver_options,
+            options={k: v for k, v in solver_options.items() if k not in RUN_CONTROLS},
             env_id=_env_id(env),
             max_episode_steps=time_limit(env),
         )

@@ -115,6 +115,10 @@ def test_solver_options_pass_through():
     tight = ValueIterationAgent(env, tol=1e-10, stopping="sup")
     assert loose.result.iterations < tight.result.iterations
     assert ModifiedPolicyIterationAgent(env, m=0).options == {"m": 0}
+    sweeps = []
+    observed = ValueIterationAgent(env, callback=lambda i, r: sweeps.append(i), interruptible=True)
+    assert len(sweeps) == observed.result.iterations > 0
+    assert dict(observed.options) == {}  # run controls are not part of the plan
     policy0 = np.full(16, 2)
     agent = PolicyIterationAgent(env, policy0=policy0, max_iterations=50)
     assert agent.options["policy0"] is policy0
