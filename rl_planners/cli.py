@@ -420,13 +420,18 @@ def _make_and_plan(args: argparse.Namespace, out: IO[str]) -> tuple[Any, Plannin
     print(_describe(env, TabularMDP.from_env(env)), file=out, flush=True)
     progress = SolveProgress(planner.name, verbose=not args.quiet)
     # Warnings wait until the bar is gone, so that they do not split its line.
-    with warnings.catch_warnings(record=True) as caught, progress:
-        warnings.simplefilter("always")
-        agent = planner.agent(
-            env, gamma=args.gamma, callback=progress, interruptible=True, **options
-        )
-    for warning in caught:
-        warnings.showwarning(warning.message, warning.category, warning.filename, warning.lineno)
+    caught: list[warnings.WarningMessage] = []
+    try:
+        with warnings.catch_warnings(record=True) as caught, progress:
+            warnings.simplefilter("always")
+            agent = planner.agent(
+                env, gamma=args.gamma, callback=progress, interruptible=True, **options
+            )
+    finally:
+        for warning in caught:
+            warnings.showwarning(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
     cap = options.get("max_iterations", planner.default("max_iterations"))
     interrupted = not agent.result.converged and agent.result.iterations < cap
     print(_summary(planner.name, agent.result, options, interrupted), file=out)

@@ -428,19 +428,6 @@ def test_policy_in_ascii_where_arrows_cannot_be_printed(monkeypatch):
     assert stream.getvalue().isascii()
 
 
-def _save_keeps_callback_out() -> bool:
-    """Whether agents leave the run controls (callback, interruptible) out of their options."""
-    from rl_planners.agents import ValueIterationAgent
-
-    agent = ValueIterationAgent(gym.make("FrozenLake-v1"), callback=lambda i, r: None)
-    return "callback" not in agent.options
-
-
-@pytest.mark.xfail(
-    not _save_keeps_callback_out(),
-    reason="agents record the progress callback in options, which save cannot store",
-    strict=True,
-)
 def test_solve_save_writes_a_loadable_agent(capsys, tmp_path):
     from rl_planners.agents import PlanningAgent
 
