@@ -482,6 +482,31 @@ def test_plot_to_an_unknown_format_fails_before_planning(capsys):
     assert out == ""
 
 
+def test_plot_without_matplotlib_says_what_to_install(capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # makes its import fail
+    code, out, err = run_main(capsys, "solve", "FrozenLake-v1", "--plot", "plan.png")
+    assert_one_line_error(code, err, 'pip install "rl_planners[plot]"')
+    assert out == ""  # before planning
+
+
+@pytest.mark.parametrize(("flags", "verbose"), [([], True), (["--quiet"], False)])
+def test_quiet_turns_the_progress_bar_off(capsys, monkeypatch, flags, verbose):
+    from rl_planners import cli
+    from rl_planners.progress import SolveProgress
+
+    made = []
+
+    class Recorder(SolveProgress):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(kwargs["verbose"])
+
+    monkeypatch.setattr(cli, "SolveProgress", Recorder)
+    code, _, _ = run_main(capsys, "solve", "FrozenLake-v1", *flags)
+    assert code == 0
+    assert made == [verbose]
+
+
 def test_tabular_envs_reads_no_model():
     infos = {info.env_id: info for info in tabular_envs()}
     assert infos["CliffWalking-v1"].grid_shape == (4, 12)
