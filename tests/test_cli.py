@@ -62,18 +62,20 @@ stands for the run's iteration count, residual and time."""
 
 
 # ----------------------------------------------------------------- helpers
+def child_environment() -> dict[str, str]:
+    """The environment of a child ``python -m rl_planners``: this checkout, UTF-8 output."""
+    path = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, "PYTHONIOENCODING": "utf-8"}
+
+
 def run_subprocess(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
-    }
     return subprocess.run(
         [sys.executable, "-m", "rl_planners", *args],
         capture_output=True,
         text=True,
         encoding="utf-8",
         cwd=REPO,
-        env={**env, "PYTHONIOENCODING": "utf-8"},
+        env=child_environment(),
         timeout=timeout,
         check=False,
     )
@@ -119,7 +121,7 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 
 
 # ============================================================ subprocesses
-def test_solve_frozen_lake(tmp_path):
+def test_solve_frozen_lake():
     done = run_subprocess("solve", "FrozenLake-v1", "--gamma", "1")
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
@@ -284,7 +286,7 @@ def test_ctrl_c_during_a_long_solve_shows_the_last_iterate():
         text=True,
         encoding="utf-8",
         cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"},
+        env=child_environment(),
     )
     try:
         header = process.stdout.readline()  # printed just before the solve starts
