@@ -4,8 +4,15 @@ The model (:class:`TabularMDP`), the Bellman operators, the solvers and the
 agents built on them. See ``DESIGN.md`` for the architecture.
 """
 
+from rl_planners.agents import (
+    ModifiedPolicyIterationAgent,
+    PlanningAgent,
+    PolicyIterationAgent,
+    ValueIterationAgent,
+)
 from rl_planners.bellman import policy_improvement, q_from_v
 from rl_planners.errors import ConvergenceWarning, ModelError, NonTerminatingPolicyError
+from rl_planners.evaluation import EvaluationResult, expected_return
 from rl_planners.horizon import (
     FiniteHorizonResult,
     backward_induction,
@@ -13,6 +20,7 @@ from rl_planners.horizon import (
 )
 from rl_planners.lp import linear_programming
 from rl_planners.mdp import TabularMDP
+from rl_planners.persistence import load_agent, save_agent
 from rl_planners.result import PlanningResult
 from rl_planners.solvers import (
     modified_policy_iteration,
@@ -23,19 +31,27 @@ from rl_planners.solvers import (
 
 __all__ = [
     "ConvergenceWarning",
+    "EvaluationResult",
     "FiniteHorizonResult",
     "ModelError",
+    "ModifiedPolicyIterationAgent",
     "NonTerminatingPolicyError",
+    "PlanningAgent",
     "PlanningResult",
+    "PolicyIterationAgent",
     "TabularMDP",
+    "ValueIterationAgent",
     "backward_induction",
+    "expected_return",
     "finite_horizon_policy_value",
     "linear_programming",
+    "load_agent",
     "modified_policy_iteration",
     "policy_evaluation",
     "policy_improvement",
     "policy_iteration",
     "q_from_v",
+    "save_agent",
     "value_iteration",
 ]
 
