@@ -33,6 +33,8 @@ so FrozenLake or Taxi never import numba nor wait for a compile.
 from __future__ import annotations
 
 import functools
+import os
+import threading
 import types
 from dataclasses import dataclass
 from typing import Any
@@ -70,6 +72,9 @@ outcomes when numba is installed, else NumPy."""
 
 _CHUNKS_PER_THREAD = 8
 """States are split into this many chunks per thread (each reports its own stats)."""
+
+_PARALLEL_LOCK = threading.Lock()
+"""Serialises the parallel kernels: numba's workqueue layer allows one launch at a time."""
 
 
 # ------------------------------------------------------------------ dispatch
@@ -164,19 +169,20 @@ def jacobi_sweep(model: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray
     ``V`` and ``out`` are distinct float64 ``(S,)`` arrays; ``V`` is only read.
     """
     stats = np.empty((model.n_chunks, 3))
-    _compiled().jacobi(
-        model.row_offsets,
-        model.next_state,
-        model.prob,
-        model.terminated,
-        model.has_terminations,
-        model.R,
-        V,
-        float(gamma),
-        model.n_actions,
-        out,
-        stats,
-    )
+    with _PARALLEL_LOCK:
+        _compiled().jacobi(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            V,
+            float(gamma),
+            model.n_actions,
+            out,
+            stats,
+        )
     return _reduce(stats)
 
 
@@ -206,17 +212,18 @@ def gauss_seidel_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepS
 def q_values(model: SweepModel, V: np.ndarray, gamma: float) -> np.ndarray:
     """``Q(s,a) = R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)``, ``[S, A]`` float64."""
     Q = np.empty(model.n_states * model.n_actions)
-    _compiled().q_values(
-        model.row_offsets,
-        model.next_state,
-        model.prob,
-        model.terminated,
-        model.has_terminations,
-        model.R,
-        V,
-        float(gamma),
-        Q,
-    )
+    with _PARALLEL_LOCK:
+        _compiled().q_values(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            V,
+            float(gamma),
+            Q,
+        )
     return Q.reshape(model.n_states, model.n_actions)
 
 
@@ -237,21 +244,22 @@ def policy_apply(
     """
     if out is None:
         out = np.empty(model.n_states)
-    _compiled().policy_apply(
-        model.row_offsets,
-        model.next_state,
-        model.prob,
-        model.terminated,
-        model.has_terminations,
-        model.R,
-        np.ascontiguousarray(policy, dtype=np.int64),
-        np.ascontiguousarray(x, dtype=np.float64),
-        float(alpha),
-        float(beta),
-        float(g),
-        model.n_actions,
-        out,
-    )
+    with _PARALLEL_LOCK:
+        _compiled().policy_apply(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            np.ascontiguousarray(policy, dtype=np.int64),
+            np.ascontiguousarray(x, dtype=np.float64),
+            float(alpha),
+            float(beta),
+            float(g),
+            model.n_actions,
+            out,
+        )
     return out
 
 
@@ -365,6 +373,13 @@ def _compiled() -> Any:
     if not compiled_available():
         raise ModuleNotFoundError("the compiled kernels need numba (pip install numba)")
     import numba
+
+    if "NUMBA_THREADING_LAYER" not in os.environ and numba.config.THREADING_LAYER == "default":
+        # OpenMP's workers spin after every parallel loop and then fight NumPy's
+        # OpenBLAS threads for the cores: on two cores a BiCGSTAB solve ran 10x
+        # slower and a sweep 2-3x. The workqueue layer's workers sleep instead.
+        # Honoured only if no parallel code has run yet; the user's choice wins.
+        numba.config.THREADING_LAYER = "workqueue"
 
     def jit(function: Any, parallel: bool) -> Any:
         scope = dict(function.__globals__, prange=numba.prange)
