@@ -246,7 +246,7 @@ def test_describe_solution_of_a_large_grid_lists_states():
 
 README_SNIPPET = """\
 import gymnasium as gym
-from rl_planners.agents import ValueIterationAgent
+from rl_planners import ValueIterationAgent
 from rl_planners.display import describe_solution
 
 env = gym.make("FrozenLake-v1")

@@ -209,7 +209,7 @@ def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
 
 README_SNIPPET = """\
 import gymnasium as gym
-from rl_planners.agents import ValueIterationAgent
+from rl_planners import ValueIterationAgent
 from rl_planners.plots import solution_figure
 
 env = gym.make("FrozenLake-v1")
