@@ -15,7 +15,10 @@ __all__ = ["JacksCarRentalEnv", "location_dynamics"]
 
 
 def location_dynamics(
-    max_cars: int, request_mean: float, return_mean: float
+    max_cars: int,
+    request_mean: float,
+    return_mean: float,
+    upper_bound: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """One location's day: the next count and the expected rentals given it.
 
@@ -23,8 +26,11 @@ def location_dynamics(
     mean ``request_mean``; ``min(requests, m)`` cars are rented. Returns are
     Poisson with mean ``return_mean``; the evening count is
     ``min(m - rented + returns, max_cars)`` (cars beyond ``max_cars`` leave
-    the problem). The Poisson tails are exact: the mass of requests beyond
-    ``m`` and of counts beyond ``max_cars`` sits on the boundary.
+    the problem). Without ``upper_bound`` the Poisson tails are exact: the
+    mass of requests beyond ``m`` and of counts beyond ``max_cars`` sits on
+    the boundary. With it, requests and returns only take the values
+    ``0..upper_bound-1``, with their Poisson probabilities, not renormalised:
+    every row of ``prob`` sums to ``P(requests < B) · P(returns < B)``.
 
     Returns
     -------
@@ -34,17 +40,17 @@ def location_dynamics(
         ``[M+1, M+1]`` ``E[rented | m, n]`` (0 where ``P(n | m) = 0``).
     """
     counts = np.arange(max_cars + 1)  # 0..M
+    pmf_q, tail_q = _poisson(request_mean, max_cars + 1, upper_bound)
+    pmf_r, tail_r = _poisson(return_mean, max_cars + 1, upper_bound)
     # rent[m, r] = P(rented = r | m): P(requests = r) below m, P(requests >= m) at m.
-    below = stats.poisson.pmf(counts, request_mean)  # [M+1] over r
-    at_least = stats.poisson.sf(counts - 1, request_mean)  # [M+1] over m
     m, r = np.meshgrid(counts, counts, indexing="ij")
-    rent = np.where(r < m, below[r], np.where(r == m, at_least[m], 0.0))  # [m, r]
+    rent = np.where(r < m, pmf_q[r], np.where(r == m, tail_q[m], 0.0))  # [m, r]
     # ret[k, n] = P(min(k + returns, M) = n | k cars left after renting).
     k, n = np.meshgrid(counts, counts, indexing="ij")
     ret = np.where(
         n < max_cars,
-        np.where(n >= k, stats.poisson.pmf(n - k, return_mean), 0.0),
-        stats.poisson.sf(max_cars - k - 1, return_mean),
+        np.where(n >= k, pmf_r[np.maximum(n - k, 0)], 0.0),
+        tail_r[max_cars - k],
     )  # [k, n]
     left = np.clip(m - r, 0, max_cars)  # [m, r]
     joint = rent[:, :, None] * ret[left]  # [m, r, n]
@@ -52,6 +58,21 @@ def location_dynamics(
     weighted = (joint * counts[None, :, None]).sum(axis=1)
     rented = np.divide(weighted, prob, out=np.zeros_like(prob), where=prob > 0)
     return prob, rented
+
+
+def _poisson(mean: float, size: int, upper_bound: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``P(X = j)`` and ``P(X >= j)`` for ``j = 0..size-1``, ``X`` Poisson.
+
+    With ``upper_bound`` ``B`` the values ``X >= B`` are dropped (not
+    renormalised): both arrays count only ``X < B``.
+    """
+    j = np.arange(size)
+    if upper_bound is None:
+        return stats.poisson.pmf(j, mean), stats.poisson.sf(j - 1, mean)
+    kept = np.arange(max(size, upper_bound))
+    pmf = np.where(kept < upper_bound, stats.poisson.pmf(kept, mean), 0.0)
+    tail = np.cumsum(pmf[::-1])[::-1]  # P(j <= X < B)
+    return pmf[:size], tail[:size]
 
 
 class JacksCarRentalEnv(TabularEnv):
@@ -63,8 +84,15 @@ class JacksCarRentalEnv(TabularEnv):
     a car is available) and return cars, which can be rented the next day.
     Overnight Jack may move up to ``max_move`` cars between the locations at
     ``move_cost`` per car. Requests and returns are Poisson with means
-    ``request_means`` and ``return_means``. At ``γ = 0.9`` the optimal
-    values lie between about 420 and 612 (Figure 4.2).
+    ``request_means`` and ``return_means``.
+
+    At ``γ = 0.9`` policy iteration from the policy that never moves a car
+    stops at ``π4``, as in Figure 4.2, and the optimal policy uses the moves
+    -4..5 like the figure's. The optimal values run from 421.4 at ``(0, 0)``
+    to 637.0 at ``(20, 20)``. The figure labels its value surface 420 and
+    612: the lower label is this model's minimum, the upper one is reproduced
+    neither by this model nor by the truncated one of
+    ``poisson_upper_bound=11`` (405.3 to 616.8), see Transitions.
 
     ## Action Space
     ``Discrete(2 * max_move + 1)``: action ``a`` moves ``a - max_move`` cars
@@ -80,11 +108,27 @@ class JacksCarRentalEnv(TabularEnv):
     After the move the locations hold ``min(n1 - moved, max_cars)`` and
     ``min(n2 + moved, max_cars)`` cars (extra cars leave the problem). Each
     location then rents ``min(requests, cars)`` and gets its returns; the
-    evening count is capped at ``max_cars``. The Poisson tails are kept
-    exactly, not truncated: requests beyond the cars available and counts
-    beyond ``max_cars`` are folded into the boundary, so every row sums to 1.
-    The two locations are independent, so the next state has all
+    evening count is capped at ``max_cars``. By default the Poisson tails
+    are kept exactly, not truncated: requests beyond the cars available and
+    counts beyond ``max_cars`` are folded into the boundary, so every row
+    sums to 1. The two locations are independent, so the next state has all
     ``(max_cars + 1) ** 2`` values, each one outcome.
+
+    ``poisson_upper_bound=B`` is the model of the widely used reproduction of
+    Figure 4.2 (``chapter04/car_rental.py`` of
+    ShangtongZhang/reinforcement-learning-an-introduction, with
+    ``POISSON_UPPER_BOUND = 11`` and Poisson returns; its default run
+    replaces the returns by their means), which sums over requests and
+    returns ``0..B-1`` only and does not renormalise: the mass of
+    ``requests >= B`` or ``returns >= B`` (about 0.34% a day at ``B = 11``)
+    earns no rental income and has no future. Here that mass is one extra
+    outcome per pair that **terminates** the episode with reward
+    ``-move_cost · |moved|`` (the move is paid either way), which is exactly
+    the vanishing mass: a terminating outcome has no future value. The values
+    are about 3% lower, 405.3 to 616.8 at ``γ = 0.9``, so this model misses
+    both labels of Figure 4.2 (420 and 612); its optimal policy differs from
+    the exact one in 11 of the 441 states, by one car, on the borders between
+    move regions.
 
     ## Rewards
     ``rental_reward · E[cars rented | s, a, s'] - move_cost · |moved|``: the
@@ -96,8 +140,9 @@ class JacksCarRentalEnv(TabularEnv):
     Uniform over the states.
 
     ## Episode End
-    Never terminated (a continuing task; the book uses ``γ = 0.9``).
-    ``gym.make`` truncates after ``max_episode_steps=100``.
+    Never terminated by default (a continuing task; the book uses
+    ``γ = 0.9``). With ``poisson_upper_bound`` the truncated mass terminates
+    (see Transitions). ``gym.make`` truncates after ``max_episode_steps=100``.
 
     ## Arguments
     max_cars : int, default 20
@@ -106,11 +151,18 @@ class JacksCarRentalEnv(TabularEnv):
     move_cost : float, default 2
     request_means : pair of float, default (3, 4)
     return_means : pair of float, default (3, 2)
+    poisson_upper_bound : int or None, default None
+        ``None``: exact Poisson tails. An integer ``B >= 1``: requests and
+        returns truncated to ``0..B-1`` without renormalising, the lost mass
+        ending the episode (``11`` is the reproduction cited above).
     render_mode : {None, "ansi"}
 
     ## References
     Sutton, R. S. & Barto, A. G. (2018). *Reinforcement Learning: An
-    Introduction*, 2nd ed., Example 4.2 and Figure 4.2.
+    Introduction*, 2nd ed., Example 4.2 and Figure 4.2. The book author's
+    published Lisp program for the figure drops only Poisson terms below
+    ``1e-6``: it is the default, exact model (its mornings may hold up to 25
+    cars, which changes no optimal value).
 
     ## Version History
     * v0: initial version.
@@ -125,6 +177,7 @@ class JacksCarRentalEnv(TabularEnv):
         move_cost: float = 2.0,
         request_means: Sequence[float] = (3.0, 4.0),
         return_means: Sequence[float] = (3.0, 2.0),
+        poisson_upper_bound: int | None = None,
     ) -> None:
         max_cars = check_int("max_cars", max_cars, minimum=1)
         max_move = check_int("max_move", max_move, minimum=0, maximum=max_cars)
@@ -132,24 +185,41 @@ class JacksCarRentalEnv(TabularEnv):
         move_cost = check_finite("move_cost", move_cost)
         requests = _two_means("request_means", request_means)
         returns = _two_means("return_means", return_means)
+        if poisson_upper_bound is not None:
+            poisson_upper_bound = check_int("poisson_upper_bound", poisson_upper_bound, minimum=1)
         size = max_cars + 1
         n1, n2 = np.divmod(np.arange(size * size), size)  # [S]
         move = np.arange(-max_move, max_move + 1)  # [A]
         moved = np.clip(move[None, :], -n2[:, None], n1[:, None])  # [S, A]
         morning1 = np.minimum(n1[:, None] - moved, max_cars)  # [S, A]
         morning2 = np.minimum(n2[:, None] + moved, max_cars)
-        prob1, rented1 = location_dynamics(max_cars, requests[0], returns[0])
-        prob2, rented2 = location_dynamics(max_cars, requests[1], returns[1])
+        prob1, rented1 = location_dynamics(max_cars, requests[0], returns[0], poisson_upper_bound)
+        prob2, rented2 = location_dynamics(max_cars, requests[1], returns[1], poisson_upper_bound)
         # Outcome k = n1' * size + n2' of every pair: [S, A, size, size] -> [S, A, K].
         shape = (*moved.shape, size * size)
         prob = (prob1[morning1][:, :, :, None] * prob2[morning2][:, :, None, :]).reshape(shape)
         rentals = rented1[morning1][:, :, :, None] + rented2[morning2][:, :, None, :]
-        reward = rental_reward * rentals.reshape(shape) - move_cost * np.abs(moved)[:, :, None]
+        cost = move_cost * np.abs(moved)  # [S, A]
+        reward = rental_reward * rentals.reshape(shape) - cost[:, :, None]
         next_state = np.broadcast_to(np.arange(size * size), shape)
-        mdp = TabularMDP.from_outcomes(next_state, prob, reward)
+        if poisson_upper_bound is None:
+            mdp = TabularMDP.from_outcomes(next_state, prob, reward)
+        else:
+            # The truncated mass: one more outcome that ends the episode (no future value).
+            lost = np.maximum(1.0 - prob.sum(axis=2), 0.0)  # [S, A]
+            stay = np.broadcast_to(np.arange(size * size)[:, None], moved.shape)
+            terminated = np.zeros((*moved.shape, size * size + 1), dtype=bool)
+            terminated[:, :, -1] = True
+            mdp = TabularMDP.from_outcomes(
+                np.concatenate([next_state, stay[:, :, None]], axis=2),
+                np.concatenate([prob, lost[:, :, None]], axis=2),
+                np.concatenate([reward, -cost[:, :, None]], axis=2),
+                terminated,
+            )
         super().__init__(mdp, render_mode=render_mode)
         self.max_cars = max_cars
         self.max_move = max_move
+        self.poisson_upper_bound = poisson_upper_bound
 
     def action_name(self, action: int) -> str:
         """``"move k"``: ``k`` cars from the first location to the second."""

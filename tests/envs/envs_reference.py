@@ -63,13 +63,27 @@ FOREST_VI_V = (5.93215488, 9.38815488, 13.38815488)
 # Sutton & Barto (2018), Example 4.2 (§4.3), Figure 4.2: Jack's car rental at
 # γ = 0.9. The figure's surface of v_π4 (π4 is optimal: policy iteration
 # stopped) is labelled 420 at its bottom and 612 at its top; its policy map
-# uses the moves -4..5. The exact model of the book's text (and a
-# transcription of the book author's published Lisp program, which clips a
-# move to the cars available, as this env does) gives min V* = 421.4 but
-# max V* = 637.0, so only the lower label is reproduced; see test_car_rental.
+# uses the moves -4..5, with +5 where the first location is full and the
+# second empty, -4 the other way round, and 0 at both empty, both full and
+# the middle (the cells below).
 JACKS_GAMMA = 0.9
 JACKS_V_STAR_LOWER_LABEL = 420.0
+JACKS_V_STAR_UPPER_LABEL = 612.0
 JACKS_POLICY_MOVES = tuple(range(-4, 6))
+JACKS_POLICY_CELLS = {(20, 0): 5, (0, 20): -4, (0, 0): 0, (20, 20): 0, (10, 10): 0}
+# Not printed in the book; computed here (min, max) of V* to 0.01, each checked
+# against a loop-by-loop solution in test_car_rental:
+# - the exact model of the book's text, which is also the book author's
+#   published Lisp program for the figure (tables P1, P2 over 0..25 morning
+#   cars, Poisson terms down to 1e-6, moves clipped to the cars available):
+#   only the lower label is reproduced, the top is 25 above 612.
+JACKS_V_STAR_RANGE = (421.41, 636.99)
+# - Poisson requests and returns truncated to 0..10 without renormalising, as in
+#   ShangtongZhang/reinforcement-learning-an-introduction, chapter04/car_rental.py
+#   (POISSON_UPPER_BOUND = 11; its default run also replaces Poisson returns by
+#   their means, which gives 415.77..625.64): 0.34% of the mass vanishes each
+#   day, every value drops by about 3%, and neither label is reproduced.
+JACKS_TRUNCATED_V_STAR_RANGE = (405.30, 616.82)
 
 
 # ----------------------------------------------------------- pure Python DP

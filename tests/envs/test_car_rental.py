@@ -5,20 +5,34 @@ published for Figure 4.2 (per-location tables ``P_i(morning cars, evening
 cars)`` and expected rental income ``R_i(morning cars)``, combined per state
 and move), with plain Python loops over requests and returns and a Poisson
 tail far beyond any mass that matters, so it shares no code with the env.
+With ``poisson_terms=11`` the same loops stop where the widely used Python
+reproduction (ShangtongZhang/reinforcement-learning-an-introduction,
+``chapter04/car_rental.py``, ``POISSON_UPPER_BOUND = 11``) stops, without
+renormalising: the model of ``poisson_upper_bound=11``.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import gymnasium as gym
 import numpy as np
 import pytest
-from envs_reference import JACKS_GAMMA, JACKS_POLICY_MOVES, JACKS_V_STAR_LOWER_LABEL
+from envs_reference import (
+    JACKS_GAMMA,
+    JACKS_POLICY_CELLS,
+    JACKS_POLICY_MOVES,
+    JACKS_TRUNCATED_V_STAR_RANGE,
+    JACKS_V_STAR_LOWER_LABEL,
+    JACKS_V_STAR_RANGE,
+    JACKS_V_STAR_UPPER_LABEL,
+)
+from gymnasium.utils.env_checker import check_env
 
 import envs  # noqa: F401  (registers the ids)
 from envs import JacksCarRentalEnv
-from rl_planners import TabularMDP
+from rl_planners import TabularMDP, policy_iteration
 from rl_planners import value_iteration as solve
 
 DEFAULTS = {
@@ -30,30 +44,44 @@ DEFAULTS = {
     "return_means": (3.0, 2.0),
 }
 POISSON_TERMS = 80  # P(X >= 80) < 1e-60 for the means used here
+TRUNCATED_TERMS = 11  # the reproduction's POISSON_UPPER_BOUND
 
 
 def poisson(n: int, mean: float) -> float:
     return math.exp(-mean) * mean**n / math.factorial(n)
 
 
-def location_tables(max_cars, max_morning, rental_reward, request_mean, return_mean):
-    """``P[m][n]`` and ``R[m]`` for ``m = 0..max_morning`` cars in the morning."""
+def location_tables(
+    max_cars, max_morning, rental_reward, request_mean, return_mean, terms=POISSON_TERMS
+):
+    """``P[m][n]`` and ``R[m]`` for ``m = 0..max_morning`` cars in the morning.
+
+    Requests and returns run over ``0..terms-1``; whatever lies beyond is
+    dropped, so with few terms the rows of ``P`` sum to less than 1 and ``R``
+    counts only the income of the kept (requests, returns) pairs.
+    """
     P = [[0.0] * (max_cars + 1) for _ in range(max_morning + 1)]
     R = [0.0] * (max_morning + 1)
-    for requests in range(POISSON_TERMS):
+    for requests in range(terms):
         p_request = poisson(requests, request_mean)
-        for m in range(max_morning + 1):
-            R[m] += p_request * rental_reward * min(requests, m)
-        for returns in range(POISSON_TERMS):
+        for returns in range(terms):
             p = p_request * poisson(returns, return_mean)
             for m in range(max_morning + 1):
-                evening = min(m - min(requests, m) + returns, max_cars)
-                P[m][evening] += p
+                rented = min(requests, m)
+                P[m][min(m - rented + returns, max_cars)] += p
+                R[m] += p * rental_reward * rented
     return np.array(P), np.array(R)
 
 
 def book_model(
-    max_cars, max_move, rental_reward, move_cost, request_means, return_means, cap_after_move=True
+    max_cars,
+    max_move,
+    rental_reward,
+    move_cost,
+    request_means,
+    return_means,
+    cap_after_move=True,
+    poisson_terms=POISSON_TERMS,
 ):
     """Dense ``T[s, a, s']`` and ``R[s, a]`` of the book's problem, states ``n1 * (M+1) + n2``.
 
@@ -61,14 +89,16 @@ def book_model(
     keeps at most ``max_cars`` after the move (the book's text: extra cars
     disappear); without it, as in the author's program, up to
     ``max_cars + max_move`` cars start the day and the cap applies at night.
+    With few ``poisson_terms`` the rows of ``T`` sum to less than 1 (the
+    dropped mass has no future) and the move is paid in full.
     """
     size = max_cars + 1
     max_morning = max_cars if cap_after_move else max_cars + max_move
     P1, R1 = location_tables(
-        max_cars, max_morning, rental_reward, request_means[0], return_means[0]
+        max_cars, max_morning, rental_reward, request_means[0], return_means[0], poisson_terms
     )
     P2, R2 = location_tables(
-        max_cars, max_morning, rental_reward, request_means[1], return_means[1]
+        max_cars, max_morning, rental_reward, request_means[1], return_means[1], poisson_terms
     )
     n_actions = 2 * max_move + 1
     T = np.zeros((size * size, n_actions, size * size))
@@ -82,14 +112,17 @@ def book_model(
                     m1, m2 = min(m1, max_cars), min(m2, max_cars)
                 s = n1 * size + n2
                 T[s, a] = np.outer(P1[m1], P2[m2]).ravel()
-                R[s, a] = R1[m1] + R2[m2] - move_cost * abs(moved)
+                # Income at one location counts when the other's outcome is kept too.
+                income = R1[m1] * P2[m2].sum() + R2[m2] * P1[m1].sum()
+                R[s, a] = income - move_cost * abs(moved)
     return T, R
 
 
 def dense(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
+    """``T[s, a, s']`` of the outcomes that continue (terminating ones have no future) and ``R``."""
     S, A = mdp.n_states, mdp.n_actions
     T = np.zeros((S * A, S))
-    np.add.at(T, (mdp.outcome_row, mdp.next_state), mdp.prob)
+    np.add.at(T, (mdp.outcome_row, mdp.next_state), np.where(mdp.terminated, 0.0, mdp.prob))
     return T.reshape(S, A, S), np.asarray(mdp.R)
 
 
@@ -102,14 +135,45 @@ def reference_v_star(T: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
         V = V_next
 
 
+def moves(policy: np.ndarray, max_cars: int = 20, max_move: int = 5) -> np.ndarray:
+    """``[n1, n2]`` the cars a policy really moves (actions clipped to the cars available)."""
+    n1, n2 = np.divmod(np.arange((max_cars + 1) ** 2), max_cars + 1)
+    return np.clip(policy - max_move, -n2, n1).reshape(max_cars + 1, max_cars + 1)
+
+
 @pytest.fixture(scope="module")
 def book() -> tuple[np.ndarray, np.ndarray]:
     return book_model(**DEFAULTS)
 
 
 @pytest.fixture(scope="module")
+def book_v_star(book) -> np.ndarray:
+    return reference_v_star(*book, JACKS_GAMMA)
+
+
+@pytest.fixture(scope="module")
+def truncated_book() -> tuple[np.ndarray, np.ndarray]:
+    return book_model(**DEFAULTS, poisson_terms=TRUNCATED_TERMS)
+
+
+@pytest.fixture(scope="module")
 def env() -> JacksCarRentalEnv:
     return gym.make("rl_planners/JacksCarRental-v0").unwrapped
+
+
+@pytest.fixture(scope="module")
+def truncated_env() -> JacksCarRentalEnv:
+    return gym.make("rl_planners/JacksCarRental-v0", poisson_upper_bound=TRUNCATED_TERMS).unwrapped
+
+
+@pytest.fixture(scope="module")
+def solution(env):
+    return solve(TabularMDP.from_env(env), JACKS_GAMMA, tol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def truncated_solution(truncated_env):
+    return solve(TabularMDP.from_env(truncated_env), JACKS_GAMMA, tol=1e-8)
 
 
 def test_the_model_is_the_books(env, book) -> None:
@@ -118,46 +182,111 @@ def test_the_model_is_the_books(env, book) -> None:
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-11)
     assert not env.mdp.terminated.any()
+    assert env.poisson_upper_bound is None
+
+
+OTHER_OPTIONS = {
+    "max_cars": 6,
+    "max_move": 2,
+    "rental_reward": 7.0,
+    "move_cost": 1.5,
+    "request_means": (1.5, 2.5),
+    "return_means": (2.0, 0.5),
+}
 
 
 def test_other_parameters_reach_the_model() -> None:
-    options = {
-        "max_cars": 6,
-        "max_move": 2,
-        "rental_reward": 7.0,
-        "move_cost": 1.5,
-        "request_means": (1.5, 2.5),
-        "return_means": (2.0, 0.5),
-    }
-    T, R = dense(JacksCarRentalEnv(**options).mdp)
-    T_ref, R_ref = book_model(**options)
+    T, R = dense(JacksCarRentalEnv(**OTHER_OPTIONS).mdp)
+    T_ref, R_ref = book_model(**OTHER_OPTIONS)
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-12)
 
 
-def test_optimal_values_and_policy_of_figure_4_2(env, book) -> None:
-    result = solve(TabularMDP.from_env(env), JACKS_GAMMA, tol=1e-8)
-    V_ref = reference_v_star(*book, JACKS_GAMMA)
-    np.testing.assert_allclose(result.V, V_ref, atol=1e-6)
-    # Figure 4.2: the surface of v* starts at 420 (its top label, 612, is not what
-    # the book's model gives: 637.0 at 20 cars in each location; see envs_reference).
-    assert result.V.min() == pytest.approx(JACKS_V_STAR_LOWER_LABEL, abs=2.0)
+@pytest.mark.parametrize("bound", [1, 4, 7, 11])  # below, at and beyond max_cars + 1 = 7
+def test_other_parameters_with_a_poisson_upper_bound(bound) -> None:
+    T, R = dense(JacksCarRentalEnv(**OTHER_OPTIONS, poisson_upper_bound=bound).mdp)
+    T_ref, R_ref = book_model(**OTHER_OPTIONS, poisson_terms=bound)
+    np.testing.assert_allclose(T, T_ref, atol=1e-14)
+    np.testing.assert_allclose(R, R_ref, atol=1e-12)
+
+
+def test_optimal_values_and_policy_of_figure_4_2(solution, book_v_star) -> None:
+    np.testing.assert_allclose(solution.V, book_v_star, atol=1e-6)
+    # Figure 4.2: the surface of v* is labelled 420 at its bottom, and this model's
+    # minimum is 421.4 at (0, 0); its top label, 612, is not what the book's model
+    # gives: 637.0 at 20 cars in each location (see envs_reference).
+    assert solution.V.min() == pytest.approx(JACKS_V_STAR_LOWER_LABEL, abs=2.0)
+    assert (solution.V.min(), solution.V.max()) == pytest.approx(JACKS_V_STAR_RANGE, abs=0.01)
+    assert solution.V.max() > JACKS_V_STAR_UPPER_LABEL + 20
+    moved = moves(solution.policy)
+    assert sorted(set(moved.ravel().tolist())) == list(JACKS_POLICY_MOVES)
+    for (n1, n2), cars in JACKS_POLICY_CELLS.items():
+        assert moved[n1, n2] == cars, (n1, n2)
+
+
+def test_policy_iteration_from_never_moving_stops_at_pi_4(env, solution) -> None:
+    # Figure 4.2 shows π0 (never move) .. π4, and π4 is the last: five evaluations.
+    never_move = np.full(env.observation_space.n, 5)
+    result = policy_iteration(TabularMDP.from_env(env), JACKS_GAMMA, policy0=never_move)
+    assert result.converged and result.iterations == 5
+    np.testing.assert_array_equal(moves(result.policy), moves(solution.policy))
+
+
+def test_poisson_upper_bound_is_the_truncated_model_of_the_reproduction(
+    truncated_env, truncated_book
+) -> None:
+    T_ref, R_ref = truncated_book
+    T, R = dense(truncated_env.mdp)
+    np.testing.assert_allclose(T, T_ref, atol=1e-14)
+    np.testing.assert_allclose(R, R_ref, atol=1e-11)
+    # The dropped mass is one terminating outcome per pair: the same in every row,
+    # 1 - P(requests < 11) P(returns < 11) at both locations, paying for the move.
+    kept = math.prod(
+        sum(poisson(n, mean) for n in range(TRUNCATED_TERMS)) for mean in (3.0, 4.0, 3.0, 2.0)
+    )
+    mdp = truncated_env.mdp
+    assert mdp.terminated.sum() == mdp.n_states * mdp.n_actions
+    np.testing.assert_allclose(mdp.prob[mdp.terminated], 1.0 - kept, rtol=1e-9)
+    assert 0.0033 < 1.0 - kept < 0.0035
     n1, n2 = np.divmod(np.arange(441), 21)
-    moved = np.clip(result.policy - 5, -n2, n1)
-    assert sorted(set(moved.tolist())) == list(JACKS_POLICY_MOVES)
-    assert moved[20 * 21 + 0] == 5  # 20 cars at the first location, none at the second
-    assert moved[10 * 21 + 10] == 0
+    moved = np.clip(np.arange(11)[None, :] - 5, -n2[:, None], n1[:, None])
+    np.testing.assert_array_equal(mdp.reward[mdp.terminated].reshape(441, 11), -2.0 * abs(moved))
 
 
-def test_the_authors_uncapped_mornings_give_the_same_optimum(book) -> None:
+def test_truncated_values_miss_both_labels_of_figure_4_2(
+    truncated_solution, truncated_book, solution
+) -> None:
+    V_ref = reference_v_star(*truncated_book, JACKS_GAMMA)
+    np.testing.assert_allclose(truncated_solution.V, V_ref, atol=1e-6)
+    V = truncated_solution.V
+    assert (V.min(), V.max()) == pytest.approx(JACKS_TRUNCATED_V_STAR_RANGE, abs=0.01)
+    assert V.min() < JACKS_V_STAR_LOWER_LABEL - 10 and V.max() > JACKS_V_STAR_UPPER_LABEL + 4
+    # Same shape of policy: the moves -4..5 and the figure's cells; 11 states on the
+    # borders between regions move one car fewer towards their side than the exact optimum.
+    moved, exact = moves(truncated_solution.policy), moves(solution.policy)
+    assert sorted(set(moved.ravel().tolist())) == list(JACKS_POLICY_MOVES)
+    for (n1, n2), cars in JACKS_POLICY_CELLS.items():
+        assert moved[n1, n2] == cars, (n1, n2)
+    differ = moved != exact
+    assert differ.sum() == 11
+    np.testing.assert_array_equal(np.abs(moved[differ] - exact[differ]), 1)
+
+
+def test_check_env_passes_with_a_poisson_upper_bound() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(
+            gym.make("rl_planners/JacksCarRental-v0", poisson_upper_bound=TRUNCATED_TERMS).unwrapped
+        )
+
+
+def test_the_authors_uncapped_mornings_give_the_same_optimum(book_v_star) -> None:
     """Cars moved beyond 20 vanish here; the author's program keeps them until night.
 
     The optimal values agree: moving cars into a full location never pays.
     """
     uncapped = book_model(**DEFAULTS, cap_after_move=False)
-    np.testing.assert_allclose(
-        reference_v_star(*uncapped, JACKS_GAMMA), reference_v_star(*book, JACKS_GAMMA), atol=1e-6
-    )
+    np.testing.assert_allclose(reference_v_star(*uncapped, JACKS_GAMMA), book_v_star, atol=1e-6)
 
 
 def test_moves_are_clipped_to_the_cars_available(env) -> None:
@@ -208,6 +337,9 @@ def test_the_text_frame_names_both_locations(env) -> None:
         ({"return_means": (3.0, -2.0)}, r"return_means\[1\] must be a non-negative Poisson mean"),
         ({"rental_reward": float("nan")}, r"rental_reward must be finite, got nan"),
         ({"move_cost": "2"}, r"move_cost must be a real number, got '2'"),
+        ({"poisson_upper_bound": 0}, r"poisson_upper_bound must be at least 1, got 0"),
+        ({"poisson_upper_bound": 10.5}, r"poisson_upper_bound must be an integer, got 10.5"),
+        ({"poisson_upper_bound": True}, r"poisson_upper_bound must be an integer, got True"),
     ],
 )
 def test_bad_options_are_refused_by_name(kwargs, message) -> None:
