@@ -496,10 +496,7 @@ def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     plot = _check_plot_path(args.plot) if args.plot else None
     save = _check_save_path(args.save) if args.save else None
     env, agent, interrupted = _make_and_plan(args, out)
-    print(
-        "\n" + describe_solution(env, agent.V, agent.policy, ascii_only=not _unicode_ok(out)),
-        file=out,
-    )
+    _print_solution(env, agent, out)
     print("\nexpected return from the initial distribution (exact):", file=out)
     rows = _exact_returns(agent)
     width = max(len(label) for label, _ in rows)
@@ -519,10 +516,19 @@ def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     return EXIT_INTERRUPTED if interrupted else 0
 
 
+def _print_solution(env: Any, agent: PlanningAgent, out: IO[str]) -> None:
+    """V as a grid and the policy as arrows (or as lists for non-grid envs)."""
+    print(
+        "\n" + describe_solution(env, agent.V, agent.policy, ascii_only=not _unicode_ok(out)),
+        file=out,
+    )
+
+
 def run_play(args: argparse.Namespace, out: IO[str] | None = None) -> int:
-    """``rl-planners play``."""
+    """``rl-planners play``: plan, show the solution, then play episodes in the env."""
     out = sys.stdout if out is None else out
     env, agent, interrupted = _make_and_plan(args, out)
+    _print_solution(env, agent, out)
     if args.render:
         _render_episode(env, args, agent, out)
     evaluation = agent.evaluate(env, n_episodes=args.episodes, seed=args.seed)
