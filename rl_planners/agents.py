@@ -165,11 +165,18 @@ class PlanningAgent:
         env_id: str | None,
         max_episode_steps: int | None,
         source: str | None = None,
+        n_actions: int | None = None,
     ) -> None:
-        """Set every attribute; the only place an agent's state is written."""
+        """Set every attribute; the only place an agent's state is written.
+
+        ``n_actions`` defaults to the width of ``result.Q`` (a subclass whose
+        result may hold no ``Q`` passes it).
+        """
         from gymnasium import spaces
 
-        n_states, n_actions = np.shape(result.Q)
+        n_states = np.shape(result.policy)[-1]
+        if n_actions is None:
+            n_actions = np.shape(result.Q)[1]
         self._result = result
         self._mdp = mdp
         self._gamma = float(gamma)
@@ -320,6 +327,12 @@ class PlanningAgent:
             If an observation is not an integer state index in range, or the
             shape is neither ``()`` nor ``(n,)``.
         """
+        obs = self._observations(observation)
+        actions = np.asarray(self._act(obs, None), dtype=np.int64)
+        return actions, state
+
+    def _observations(self, observation: Any) -> np.ndarray:
+        """``observation`` as int64 state indices of shape ``()`` or ``(n,)``, or raise."""
         try:
             obs = np.asarray(observation)
         except (TypeError, ValueError) as error:
@@ -332,7 +345,7 @@ class PlanningAgent:
                 "space: use () for one observation or (n_envs,) for a batch"
             )
         if obs.size == 0:
-            return np.zeros(obs.shape, dtype=np.int64), state
+            return np.zeros(obs.shape, dtype=np.int64)
         if obs.dtype.kind not in "iu":
             raise ValueError(
                 "observations must be integer state indices in "
@@ -346,8 +359,7 @@ class PlanningAgent:
                 f"observation {obs.reshape(-1)[bad[0]]}{where} is outside the state space "
                 f"0..{self.n_states - 1}{self._planned_for()}"
             )
-        actions = np.asarray(self._act(obs.astype(np.int64), None), dtype=np.int64)
-        return actions, state
+        return obs.astype(np.int64)
 
     def _act(self, states: Any, t: Any) -> Any:
         """Actions in validated ``states`` at step ``t`` (stationary: ``t`` is ignored)."""
@@ -441,7 +453,7 @@ class PlanningAgent:
         """
         n_episodes = check_episode_count(n_episodes)
         self._check_env(env)
-        horizon = step_limit(env, max_steps)
+        horizon = self._evaluation_horizon(env, max_steps)
         mdp = self._model_of(env)
         n_states, policy = self._observation_space.n, self._policy
         stationary = type(self)._act is PlanningAgent._act
@@ -453,7 +465,7 @@ class PlanningAgent:
 
         returns, lengths, n_cut = run_episodes(env, choose_action, n_episodes, seed, horizon)
         if n_cut:
-            warn_cut(n_cut, n_episodes, horizon)
+            self._warn_cut(n_cut, n_episodes, horizon)
         exact = unlimited = None
         if mdp is not None:
             exact = expected_return(mdp, self._policy_for_horizon(horizon), 1.0, horizon=horizon)
@@ -520,6 +532,14 @@ class PlanningAgent:
                     "return with no limit"
                 )
         return expected_return(self.mdp, self._policy_for_horizon(horizon), gamma, horizon=horizon)
+
+    def _evaluation_horizon(self, env: Any, max_steps: Any) -> int:
+        """The step limit :meth:`evaluate` plays episodes under."""
+        return step_limit(env, max_steps)
+
+    def _warn_cut(self, n_cut: int, n_episodes: int, horizon: int) -> None:
+        """Warn that :meth:`evaluate`, not the env, ended ``n_cut`` episodes."""
+        warn_cut(n_cut, n_episodes, horizon, stacklevel=4)  # names evaluate's caller
 
     def _unlimited_return(self, mdp: TabularMDP) -> float | None:
         """``J_∞`` at γ = 1 in ``mdp``, or ``None`` where it is undefined."""

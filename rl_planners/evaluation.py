@@ -261,8 +261,12 @@ def step_limit(env: Any, max_steps: Any) -> int:
     return int(max_steps) if limit is None else min(limit, int(max_steps))
 
 
-def warn_cut(n_cut: int, n_episodes: int, horizon: int) -> None:
-    """Warn that the evaluation, not the env, ended some episodes."""
+def warn_cut(n_cut: int, n_episodes: int, horizon: int, *, stacklevel: int = 3) -> None:
+    """Warn that the evaluation, not the env, ended some episodes.
+
+    ``stacklevel`` as :func:`warnings.warn` takes it, counted from this
+    function's caller: 3 names the caller of the function that called this one.
+    """
     warnings.warn(
         f"{n_cut} of {n_episodes} episodes had not ended after max_steps={horizon} "
         "steps and were cut there (the env's own time limit, if any, is longer); "
@@ -270,7 +274,7 @@ def warn_cut(n_cut: int, n_episodes: int, horizon: int) -> None:
         "returns are sums over the first max_steps steps, and expected_return is "
         "computed for the same horizon; pass a larger max_steps to let them run.",
         UserWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
 
 
