@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import stats
 
 from envs.base import TabularEnv
 from envs.options import check_finite, check_int
@@ -66,6 +65,8 @@ def _poisson(mean: float, size: int, upper_bound: int | None) -> tuple[np.ndarra
     With ``upper_bound`` ``B`` the values ``X >= B`` are dropped (not
     renormalised): both arrays count only ``X < B``.
     """
+    from scipy import stats  # here: scipy.stats costs ~0.3 s, and `import envs` should not
+
     j = np.arange(size)
     if upper_bound is None:
         return stats.poisson.pmf(j, mean), stats.poisson.sf(j - 1, mean)
