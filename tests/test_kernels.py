@@ -1,0 +1,303 @@
+"""The compiled kernels against the NumPy/SciPy reference path, on small models.
+
+``backend="compiled"`` forces the kernels whatever the model's size, so these
+tests exercise them on models of a few states; ``KERNEL_MIN_OUTCOMES`` and the
+direct-solve limit are monkeypatched to check the automatic choice. Nothing
+here is timed: speed lives in ``benchmarks/``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from strategies import DISCOUNTS, RandomMDP, deterministic_policies, random_mdps
+
+import rl_planners.mdp as mdp_module
+import rl_planners.solvers as solvers
+from rl_planners import (
+    ModelError,
+    TabularMDP,
+    kernels,
+    modified_policy_iteration,
+    policy_evaluation,
+    policy_iteration,
+    value_iteration,
+)
+from rl_planners.bellman import (
+    _q,
+    expectation_backup,
+    optimality_backup,
+    policy_model,
+)
+
+pytest.importorskip("numba")
+
+
+def scale(values: np.ndarray) -> float:
+    """Float64 agreement expected between two summation orders: 1e-12 relative."""
+    return 1e-12 * max(1.0, float(np.abs(values).max()))
+
+
+def garnet_like(seed: int, n_states: int = 40, n_actions: int = 3, k: int = 4) -> TabularMDP:
+    """A random model with repeated next states, terminating and zero-probability outcomes."""
+    rng = np.random.default_rng(seed)
+    shape = (n_states, n_actions, k)
+    next_state = rng.integers(0, n_states, shape)
+    next_state[..., 1] = next_state[..., 0]  # a duplicate in every row
+    prob = rng.random(shape)
+    prob[..., -1] *= rng.random(shape[:2]) < 0.5  # padding in about half the rows
+    prob /= prob.sum(axis=2, keepdims=True)
+    reward = rng.normal(size=shape)
+    terminated = rng.random(shape) < 0.2
+    return TabularMDP.from_outcomes(next_state, prob, reward, terminated)
+
+
+# ---------------------------------------------------------------- the kernels
+@given(random_mdps(), st.sampled_from(DISCOUNTS), st.integers(0, 2**32 - 1))
+def test_jacobi_sweep_matches_the_reference_backup(model: RandomMDP, gamma, seed):
+    mdp = model.from_transitions()
+    V = np.random.default_rng(seed).normal(scale=10.0, size=mdp.n_states)
+    expected = optimality_backup(mdp, V, gamma, backend="numpy")
+    out = np.empty_like(V)
+    stats = kernels.jacobi_sweep(kernels.prepare(mdp), V, gamma, out)
+    np.testing.assert_allclose(out, expected, rtol=0, atol=scale(expected))
+    d = out - V
+    assert stats.high == d.max() and stats.low == d.min()
+    assert stats.top == np.abs(out).max()
+
+
+@given(random_mdps(), st.sampled_from(DISCOUNTS), st.integers(0, 2**32 - 1))
+def test_q_kernel_matches_the_reference(model: RandomMDP, gamma, seed):
+    mdp = model.from_outcomes()
+    V = np.random.default_rng(seed).normal(scale=10.0, size=mdp.n_states)
+    expected = _q(mdp, V, gamma, "numpy")
+    Q = kernels.q_values(kernels.prepare(mdp), V, gamma)
+    np.testing.assert_allclose(Q, expected, rtol=0, atol=scale(expected))
+
+
+@given(random_mdps(), st.sampled_from(DISCOUNTS), st.data())
+def test_policy_kernel_matches_the_expectation_backup(model: RandomMDP, gamma, data):
+    mdp = model.from_transitions()
+    policy = data.draw(deterministic_policies(mdp.n_states, mdp.n_actions))
+    x = data.draw(st.integers(0, 2**32 - 1).map(np.random.default_rng)).normal(size=mdp.n_states)
+    P_pi, R_pi = policy_model(mdp, policy)
+    model_arrays = kernels.prepare(mdp)
+    backup = kernels.policy_apply(model_arrays, policy, x, alpha=0.0, beta=1.0, g=gamma)
+    expected = expectation_backup(P_pi, R_pi, x, gamma)
+    np.testing.assert_allclose(backup, expected, rtol=0, atol=scale(expected))
+    product = kernels.policy_apply(model_arrays, policy, x, alpha=1.0, beta=0.0, g=-gamma)
+    expected = x - gamma * (P_pi @ x)
+    np.testing.assert_allclose(product, expected, rtol=0, atol=scale(expected))
+
+
+def test_gauss_seidel_sweep_updates_in_state_order():
+    mdp = garnet_like(0)
+    gamma = 0.9
+    V = np.random.default_rng(1).normal(size=mdp.n_states)
+    expected = V.copy()
+    for s in range(mdp.n_states):  # the definition, one state at a time
+        expected[s] = _q(mdp, expected, gamma, "numpy")[s].max()
+    swept = V.copy()
+    stats = kernels.gauss_seidel_sweep(kernels.prepare(mdp), swept, gamma)
+    np.testing.assert_allclose(swept, expected, rtol=0, atol=scale(expected))
+    assert stats.high == pytest.approx((swept - V).max(), abs=1e-12)
+    assert stats.low == pytest.approx((swept - V).min(), abs=1e-12)
+
+
+# ---------------------------------------------------------------- the solvers
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])
+def test_compiled_solvers_agree_with_the_numpy_path(seed, gamma):
+    mdp = garnet_like(seed)
+    for solver in (value_iteration, modified_policy_iteration):
+        reference = solver(mdp, gamma, tol=1e-8, backend="numpy")
+        compiled = solver(mdp, gamma, tol=1e-8, backend="compiled")
+        assert compiled.iterations == reference.iterations
+        np.testing.assert_allclose(compiled.V, reference.V, rtol=0, atol=scale(reference.V))
+        np.testing.assert_allclose(compiled.Q, reference.Q, rtol=0, atol=scale(reference.Q))
+        np.testing.assert_array_equal(compiled.policy, reference.policy)
+    reference = policy_iteration(mdp, gamma, backend="numpy")
+    compiled = policy_iteration(mdp, gamma, backend="compiled")  # Krylov evaluation
+    assert compiled.converged
+    np.testing.assert_array_equal(compiled.policy, reference.policy)
+    np.testing.assert_allclose(compiled.V, reference.V, rtol=0, atol=10 * scale(reference.V))
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])
+@pytest.mark.parametrize("stopping", ["span", "sup"])
+def test_gauss_seidel_keeps_the_value_iteration_guarantee(seed, gamma, stopping):
+    mdp = garnet_like(seed)
+    tol = 1e-6
+    optimum = policy_iteration(mdp, gamma, backend="numpy")
+    result = value_iteration(mdp, gamma, tol=tol, method="gauss-seidel", stopping=stopping)
+    assert result.converged
+    assert np.abs(result.V - optimum.V).max() < tol / 2
+    V_pi = policy_evaluation(mdp, result.policy, gamma)
+    assert np.all(V_pi >= optimum.V - tol)
+
+
+def test_gauss_seidel_needs_the_compiled_kernels():
+    mdp = garnet_like(0)
+    with pytest.raises(ValueError, match=r"gauss-seidel.*compiled"):
+        value_iteration(mdp, 0.9, method="gauss-seidel", backend="numpy")
+    with pytest.raises(ValueError, match="method must be 'jacobi' or 'gauss-seidel'"):
+        value_iteration(mdp, 0.9, method="sor")
+
+
+def test_gauss_seidel_respects_the_iteration_cap():
+    mdp = garnet_like(1)
+    with pytest.warns(UserWarning, match="max_iterations=3"):
+        result = value_iteration(mdp, 0.99, method="gauss-seidel", max_iterations=3)
+    assert result.iterations == 3 and not result.converged
+
+
+@given(random_mdps(), st.sampled_from([0.5, 0.9, 0.99]), st.data())
+def test_krylov_evaluation_agrees_with_the_direct_solve(model: RandomMDP, gamma, data):
+    mdp = model.from_transitions()
+    policy = data.draw(deterministic_policies(mdp.n_states, mdp.n_actions))
+    exact = policy_evaluation(mdp, policy, gamma, method="exact")
+    krylov = policy_evaluation(mdp, policy, gamma, method="krylov")
+    np.testing.assert_allclose(krylov, exact, rtol=0, atol=1e-10 * max(1.0, np.abs(exact).max()))
+    compiled = solvers._evaluate(mdp, policy, gamma, None, compiled=True, krylov=True)
+    np.testing.assert_allclose(compiled, exact, rtol=0, atol=1e-10 * max(1.0, np.abs(exact).max()))
+
+
+@given(random_mdps(episodic=True), st.data())
+def test_krylov_evaluation_at_gamma_one(model: RandomMDP, data):
+    mdp = model.from_transitions()
+    policy = data.draw(deterministic_policies(mdp.n_states, mdp.n_actions))
+    exact = policy_evaluation(mdp, policy, 1.0)
+    krylov = policy_evaluation(mdp, policy, 1.0, method="krylov")
+    np.testing.assert_allclose(krylov, exact, rtol=0, atol=1e-8 * max(1.0, np.abs(exact).max()))
+
+
+def test_krylov_is_warm_started_and_falls_back(monkeypatch):
+    mdp = garnet_like(2)
+    policy = np.zeros(mdp.n_states, dtype=np.int64)
+    exact = policy_evaluation(mdp, policy, 0.9)
+    # from the answer itself no Krylov iteration is needed
+    calls = []
+    monkeypatch.setattr(solvers.spla, "bicgstab", lambda *a, **k: calls.append(1))
+    V = solvers._solve_krylov(mdp, policy, 0.9, V0=exact)
+    assert calls == [] and V is not None
+    # a solver that fails sends policy evaluation to the LU factorisation
+
+    def broken(A, b, **kwargs):
+        return np.full_like(b, np.nan), 1
+
+    monkeypatch.setattr(solvers.spla, "bicgstab", broken)
+    assert solvers._solve_krylov(mdp, policy, 0.9) is None
+    np.testing.assert_allclose(policy_evaluation(mdp, policy, 0.9, method="krylov"), exact)
+
+
+def test_large_models_take_the_fast_paths(monkeypatch):
+    mdp = garnet_like(3, n_states=60)
+    reference = value_iteration(mdp, 0.95, backend="numpy")
+    exact_pi = policy_iteration(mdp, 0.95, backend="numpy")
+    monkeypatch.setattr(kernels, "KERNEL_MIN_OUTCOMES", 1)
+    monkeypatch.setattr(solvers, "_DIRECT_SOLVE_MAX_STATES", 1)
+    assert kernels.uses_kernel(mdp)
+    monkeypatch.setattr(solvers, "_solve_exact", None)  # the LU path must not run
+    result = value_iteration(mdp, 0.95)
+    np.testing.assert_allclose(result.V, reference.V, rtol=0, atol=scale(reference.V))
+    fast_pi = policy_iteration(mdp, 0.95)
+    np.testing.assert_array_equal(fast_pi.policy, exact_pi.policy)
+    np.testing.assert_allclose(fast_pi.V, exact_pi.V, rtol=0, atol=1e-10)
+
+
+def test_backend_choice(monkeypatch):
+    mdp = garnet_like(0)
+    assert not kernels.uses_kernel(mdp)  # far below KERNEL_MIN_OUTCOMES
+    assert kernels.uses_kernel(mdp, "compiled")
+    assert not kernels.uses_kernel(mdp, "numpy")
+    with pytest.raises(ValueError, match="backend must be one of"):
+        value_iteration(mdp, 0.9, backend="gpu")
+    monkeypatch.setattr(kernels, "compiled_available", lambda: False)
+    monkeypatch.setattr(kernels, "KERNEL_MIN_OUTCOMES", 1)
+    assert not kernels.uses_kernel(mdp)  # auto falls back to NumPy without numba
+    with pytest.raises(ModuleNotFoundError, match="needs numba"):
+        value_iteration(mdp, 0.9, backend="compiled")
+
+
+def test_small_models_never_import_numba():
+    script = textwrap.dedent(
+        """
+        import sys
+        import gymnasium as gym
+        from rl_planners import TabularMDP, value_iteration, policy_iteration
+        mdp = TabularMDP.from_env(gym.make("Taxi-v4"))
+        value_iteration(mdp, 0.99)
+        policy_iteration(mdp, 0.99)
+        print("numba" in sys.modules)
+        """
+    )
+    output = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    assert output.strip() == "False"
+
+
+# ------------------------------------------------------------ model building
+def test_row_sums_in_blocks_match_bincount(monkeypatch):
+    monkeypatch.setattr(mdp_module, "_ROW_SUM_BLOCK", 5)  # many blocks, rows across edges
+    mdp = garnet_like(4)
+    rows = np.repeat(np.arange(mdp.n_states * mdp.n_actions), np.diff(mdp.row_offsets))
+    weights = mdp.prob * mdp.reward
+    expected = np.bincount(rows, weights=weights, minlength=rows.max() + 1)
+    blocked = mdp_module._row_sums(mdp.row_offsets, lambda lo, hi: weights[lo:hi])
+    np.testing.assert_allclose(blocked, expected, rtol=0, atol=1e-14)
+    goes_on = np.asarray(mdp.continuation.sum(axis=1)).reshape(mdp.n_states, mdp.n_actions)
+    np.testing.assert_allclose(mdp.continuation_probability, goes_on, rtol=0, atol=1e-14)
+
+
+@given(random_mdps())
+def test_from_transitions_reads_the_arrays_exactly(model: RandomMDP):
+    mdp = model.from_transitions()
+    outcomes = [
+        o for s in range(model.n_states) for a in range(model.n_actions) for o in model.P[s][a]
+    ]
+    np.testing.assert_array_equal(mdp.prob, [o[0] for o in outcomes])
+    np.testing.assert_array_equal(mdp.next_state, [o[1] for o in outcomes])
+    np.testing.assert_array_equal(mdp.reward, [o[2] for o in outcomes])
+    np.testing.assert_array_equal(mdp.terminated, [o[3] for o in outcomes])
+    assert all(a.flags.c_contiguous for a in (mdp.prob, mdp.next_state, mdp.reward))
+    # lists at both levels take the same road
+    as_lists = [[model.P[s][a] for a in range(model.n_actions)] for s in range(model.n_states)]
+    np.testing.assert_array_equal(TabularMDP.from_transitions(as_lists).prob, mdp.prob)
+
+
+@pytest.mark.parametrize(
+    ("bad", "match"),
+    [
+        ((0.5, 1, 0.0), r"\(0\.5, 1, 0\.0\) at state 1, action 0, outcome 1"),
+        ((0.5, 1, 0.0, False, 7), r"at state 1, action 0, outcome 1"),
+        ((0.5, "one", 0.0, False), r"at state 1, action 0, outcome 1"),
+        (None, r"got None at state 1, action 0, outcome 1"),
+    ],
+)
+def test_from_transitions_still_names_malformed_outcomes(bad, match):
+    P = {
+        0: {0: [(1.0, 1, 0.0, False)], 1: [(1.0, 0, 0.0, False)]},
+        1: {0: [(0.5, 0, 0.0, False), bad], 1: [(1.0, 1, 0.0, True)]},
+    }
+    with pytest.raises(ModelError, match=match):
+        TabularMDP.from_transitions(P)
+
+
+def test_from_transitions_still_names_missing_and_ragged_entries():
+    good = [(1.0, 0, 0.0, False)]
+    with pytest.raises(ModelError, match="state 1 has 1"):
+        TabularMDP.from_transitions({0: {0: good, 1: good}, 1: {0: good}})
+    with pytest.raises(ModelError, match="P\\[1\\] has no entry for action 1"):
+        TabularMDP.from_transitions({0: {0: good, 1: good}, 1: {0: good, 2: good}})
+    with pytest.raises(ModelError, match="P\\[1\\]\\[0\\] must be a list of outcomes"):
+        TabularMDP.from_transitions({0: {0: good}, 1: {0: None}})
+    with pytest.raises(ModelError, match="P\\[1\\] must be a dict or list of actions"):
+        TabularMDP.from_transitions({0: {0: good}, 1: "a"})
