@@ -1,0 +1,694 @@
+r"""An agent that plans for the time limit the env enforces: acting on (state, time step).
+
+Gymnasium scores its benchmarks within a time limit: ``gym.make`` wraps
+FrozenLake-v1 in a ``TimeLimit`` of 100 steps, FrozenLake8x8-v1 and Taxi-v4
+in one of 200. A stationary policy ``π(s)`` from the infinite-horizon
+solvers is not optimal under that limit: with few steps left, the best
+action differs from the one that is best with unlimited time. The optimal
+policy for ``H`` steps depends on the time step ``t`` and is found exactly by
+backward induction (:func:`~rl_planners.horizon.backward_induction`):
+
+.. math::
+
+    V_H = 0, \qquad
+    Q_t(s, a) = R(s, a) + γ \sum_{s'} P_{\text{cont}}(s'|s, a) V_{t+1}(s'), \qquad
+    V_t(s) = \max_a Q_t(s, a), \qquad π_t(s) = \operatorname{argmax}_a Q_t(s, a),
+
+for ``t = H − 1, …, 0``. ``J_H^* = μ₀ · V_0`` is the best expected return
+any policy reaches within ``H`` steps (Puterman 1994, Thm. 4.5.1): on
+FrozenLake8x8-v1 within 200 steps, 0.9132, the "optimum = 0.91" of
+Gymnasium's registry, where the stationary value-iteration policy
+(γ = 0.99) reaches 0.8630.
+
+:class:`FiniteHorizonAgent` holds ``π_t`` as an ``[H, S]`` array and needs
+the time step to act. It gets it in one of three ways, and never guesses:
+
+- ``env = agent.wrap(env)`` once, before the loop: the returned
+  :class:`TimeStepTracker` counts the steps since the env's last ``reset``,
+  and :meth:`FiniteHorizonAgent.act` reads the count. The count is the env's,
+  not the agent's: it cannot drift if ``act`` is called twice for one step,
+  and every ``env.reset()`` restarts it;
+- ``agent.act(obs, t)``: the caller gives ``t``;
+- :meth:`FiniteHorizonAgent.predict` carries ``t`` in the recurrent
+  ``state``, as Stable-Baselines3 does for recurrent policies.
+
+Without any of them, ``act`` raises ``ValueError`` saying what to do; it
+never acts as if ``t = 0``.
+
+Example
+-------
+>>> import gymnasium as gym
+>>> env = gym.make("FrozenLake8x8-v1")
+>>> agent = FiniteHorizonAgent(env)          # horizon: the env's 200 steps
+>>> round(agent.expected_return_within_limit(), 4)
+0.9132
+>>> env = agent.wrap(env)                    # the one extra line
+>>> obs, info = env.reset(seed=0)
+>>> while True:
+...     obs, reward, terminated, truncated, info = env.step(agent.act(obs))
+...     if terminated or truncated:
+...         break
+>>> agent.policy.shape                        # π_t(s) for t < 200
+(200, 64)
+>>> agent.act(0, t=0)                        # or give the time step yourself
+3
+
+References
+----------
+.. [1] M. L. Puterman, *Markov Decision Processes: Discrete Stochastic Dynamic
+   Programming*, Wiley, 1994, ch. 4 (finite-horizon MDPs; §4.5 backward
+   induction).
+.. [2] Stable-Baselines3, ``BasePolicy.predict`` and ``evaluate_policy``: the
+   ``state`` / ``episode_start`` convention of recurrent policies.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+import weakref
+from typing import Any, Literal
+
+import gymnasium as gym
+import numpy as np
+
+from rl_planners.agents import PlanningAgent, _check_options, _env_id, _env_name
+from rl_planners.evaluation import step_limit, time_limit, warn_cut
+from rl_planners.horizon import FiniteHorizonResult, backward_induction
+from rl_planners.mdp import TabularMDP
+from rl_planners.validation import check_gamma
+
+__all__ = ["FiniteHorizonAgent", "TimeStepTracker"]
+
+
+class TimeStepTracker(gym.Wrapper):
+    """A wrapper that counts the steps of the current episode, for a :class:`FiniteHorizonAgent`.
+
+    Made by :meth:`FiniteHorizonAgent.wrap`. It changes nothing the env
+    returns; it records, after each ``reset`` and ``step`` that passes
+    through it, how many steps the episode has taken, the last observation,
+    and whether the episode has ended.
+
+    Attributes
+    ----------
+    elapsed_steps : int or None
+        Steps taken since the last ``reset``: the time step ``t`` of the
+        next action. ``None`` until the first ``reset``.
+    last_observation : Any
+        The observation the last ``reset`` or ``step`` returned.
+    episode_over : bool
+        Whether the last ``step`` reported ``terminated`` or ``truncated``.
+    """
+
+    def __init__(self, env: gym.Env) -> None:
+        super().__init__(env)
+        self.elapsed_steps: int | None = None
+        self.last_observation: Any = None
+        self.episode_over = False
+
+    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
+        obs, info = self.env.reset(**kwargs)
+        self.elapsed_steps, self.last_observation, self.episode_over = 0, obs, False
+        return obs, info
+
+    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
+        if self.elapsed_steps is None:
+            raise gym.error.ResetNeeded("call env.reset() before env.step()")
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.elapsed_steps += 1
+        self.last_observation = obs
+        self.episode_over = bool(terminated or truncated)
+        return obs, reward, terminated, truncated, info
+
+
+class FiniteHorizonAgent(PlanningAgent):
+    r"""Optimal within a time limit: plans by backward induction, acts on (state, time step).
+
+    Parameters
+    ----------
+    env : gymnasium.Env
+        An env with ``Discrete`` spaces and a model, wrapped or not.
+    horizon : int, optional
+        ``H ≥ 1``, the number of steps to plan for. Default: the env's time
+        limit (the smallest ``TimeLimit`` wrapping it, ``max_episode_steps``
+        for ``gym.make``). A horizon other than the env's limit is allowed
+        with a ``UserWarning`` that says what it costs: with ``H`` shorter,
+        the agent has no action after step ``H − 1`` and raises there
+        unless the episode has ended; with ``H`` longer, its plan is optimal
+        for ``H``-step episodes, not for the env's.
+    gamma : float, default 1.0
+        Discount in ``[0, 1]``. The default 1 plans for the undiscounted
+        return Gymnasium reports (the success rate on FrozenLake).
+    keep : {"policy", "all"}, default "policy"
+        What to keep of :func:`~rl_planners.horizon.backward_induction`:
+        ``"policy"`` keeps ``π_t`` ``[H, S]`` and ``V_0`` (memory
+        ``O(H·S + S·A)``); ``"all"`` also ``V_t`` ``[H + 1, S]`` and ``Q_t``
+        ``[H, S, A]``.
+    **solver_options
+        Other options of ``backward_induction`` (``terminal_values``).
+
+    Raises
+    ------
+    ValueError
+        If ``horizon`` is not given and the env has no time limit, or is
+        below 1; or ``gamma`` or ``keep`` is invalid.
+    TypeError
+        If ``horizon`` is not an int, or an option is not one
+        ``backward_induction`` takes.
+    ModelError
+        If the env has no model or its spaces are not ``Discrete``.
+
+    Warns
+    -----
+    UserWarning
+        If ``horizon`` differs from the env's time limit.
+
+    Attributes
+    ----------
+    horizon : int
+        ``H``.
+    policy : numpy.ndarray
+        ``[H, S]`` int64, ``policy[t, s] = π_t(s)``, the action in ``s`` at
+        step ``t`` of an episode (read-only).
+    V : numpy.ndarray
+        ``result.V``: ``[1, S]`` holding ``V_0`` with ``keep="policy"``,
+        ``[H + 1, S]`` with ``keep="all"``; ``V[0]`` is ``V_0`` in both.
+    Q : numpy.ndarray
+        ``[H, S, A]`` ``Q_t(s, a)``; only with ``keep="all"``.
+    result : FiniteHorizonResult
+    mdp, gamma, options, env_id, max_episode_steps, observation_space, action_space
+        As for :class:`~rl_planners.agents.PlanningAgent`.
+
+    Notes
+    -----
+    **State.** Apart from what it planned, the agent holds one thing: a weak
+    reference to the :class:`TimeStepTracker` it follows, set by
+    :meth:`wrap`. Only :meth:`act` without ``t`` reads it; :meth:`predict`,
+    :meth:`evaluate` and the exact figures never do.
+
+    **Acting past the horizon.** At ``t ≥ H`` there is no planned action:
+    ``act`` and ``predict`` raise ``ValueError`` rather than fall back to
+    some stationary rule. With the default horizon the env truncates the
+    episode at ``H`` and this cannot happen.
+
+    **Exact figures.** :meth:`expected_return_within_limit` is
+    ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
+    ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
+    (:func:`~rl_planners.horizon.finite_horizon_policy_value` on the
+    ``[H, S]`` policy). At ``gamma = 1`` without ``terminal_values`` it
+    equals ``μ₀ · V[0]`` from the backward induction itself. A plan for
+    ``H`` steps has no return without a time limit: :meth:`expected_return`
+    raises.
+
+    Examples
+    --------
+    >>> import gymnasium as gym
+    >>> agent = FiniteHorizonAgent(gym.make("FrozenLake-v1"))
+    >>> agent.horizon, agent.policy.shape
+    (100, (100, 16))
+    >>> actions, state = agent.predict([0, 0], episode_start=[True, True])
+    >>> state
+    array([1, 1])
+    """
+
+    solver = staticmethod(backward_induction)
+    """The solver, called as ``solver(mdp, horizon, gamma, keep=..., **options)``."""
+
+    def __init__(
+        self,
+        env: Any,
+        horizon: int | None = None,
+        gamma: float = 1.0,
+        *,
+        keep: Literal["policy", "all"] = "policy",
+        **solver_options: Any,
+    ) -> None:
+        limit = time_limit(env)
+        horizon = _planning_horizon(env, horizon, limit)
+        gamma = check_gamma(gamma)
+        if keep not in ("policy", "all"):
+            raise ValueError(f"keep must be 'policy' or 'all', got {keep!r}")
+        _check_options(type(self).__name__, self.solver, solver_options)
+        mdp = TabularMDP.from_env(env)
+        result = self.solver(mdp, horizon, gamma, keep=keep, **solver_options)
+        self._setup(
+            result=result,
+            mdp=mdp,
+            gamma=gamma,
+            options={"keep": keep, **solver_options},
+            env_id=_env_id(env),
+            max_episode_steps=limit,
+            n_actions=mdp.n_actions,
+        )
+
+    def _setup(self, *, result: Any, **parts: Any) -> None:  # type: ignore[override]
+        super()._setup(result=result, **parts)
+        self._horizon = int(result.horizon)
+        self._tracker: weakref.ref[TimeStepTracker] | None = None
+
+    # ----------------------------------------------------------- attributes
+    @property
+    def horizon(self) -> int:
+        """``H``, the number of steps planned for."""
+        return self._horizon
+
+    @property
+    def result(self) -> FiniteHorizonResult:  # type: ignore[override]
+        """The :class:`~rl_planners.horizon.FiniteHorizonResult` of the backward induction."""
+        return self._result
+
+    @property
+    def policy(self) -> np.ndarray:
+        """``[H, S]`` int64, ``policy[t, s]`` the action in ``s`` at step ``t``."""
+        return self._policy
+
+    @property
+    def V(self) -> np.ndarray:
+        """``[H + 1, S]`` ``V_t`` (``keep="all"``) or ``[1, S]`` ``V_0``; ``V[0]`` is ``V_0``."""
+        return self._result.V
+
+    @property
+    def Q(self) -> np.ndarray:
+        """``[H, S, A]`` ``Q_t(s, a)``; kept only when planned with ``keep="all"``."""
+        if self._result.Q is None:
+            raise AttributeError(
+                f"this {type(self).__name__} kept only the policy and V_0 (keep='policy'); "
+                "plan with FiniteHorizonAgent(env, keep='all') to keep Q_t for every step"
+            )
+        return self._result.Q
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(env_id={self._env_id!r}, horizon={self._horizon}, "
+            f"gamma={self._gamma}, n_states={self.n_states}, n_actions={self.n_actions})"
+        )
+
+    # --------------------------------------------------------------- acting
+    def wrap(self, env: Any) -> TimeStepTracker:
+        """Follow the episodes of ``env``: returns it wrapped in a :class:`TimeStepTracker`.
+
+        Call it once, before the loop, and use the returned env from then on;
+        :meth:`act` without ``t`` then acts at the step count of the
+        episode the env is in. If ``env`` already has a tracker among its
+        wrappers, that one is followed and ``env`` is returned unchanged.
+
+        The agent follows one env at a time, the last one passed here. To
+        act in several envs at once use :meth:`predict` with ``state``, or
+        ``act(obs, t)``.
+
+        Raises
+        ------
+        ValueError
+            If ``env`` is a vectorised env, or its spaces differ from the
+            ones planned for.
+        """
+        num_envs = getattr(env, "num_envs", None)
+        if num_envs is not None:
+            raise ValueError(
+                f"wrap follows one Gymnasium env; got a vectorised env with "
+                f"num_envs={num_envs}: use predict(obs, state, episode_start), which "
+                "keeps the time step of each env in state"
+            )
+        spaces = (getattr(env, "observation_space", None), getattr(env, "action_space", None))
+        if spaces != (self._observation_space, self._action_space):
+            raise ValueError(
+                f"the agent planned for observation space {self._observation_space} and "
+                f"action space {self._action_space}, but the env has {spaces[0]} and "
+                f"{spaces[1]}: wrap the env the agent planned for"
+            )
+        tracker = _find_tracker(env)
+        if tracker is None:
+            tracker = env = TimeStepTracker(env)
+        self._tracker = weakref.ref(tracker)
+        return env
+
+    def act(self, obs: Any, t: int | None = None) -> int:
+        """The action ``π_t(obs)`` at time step ``t`` of the episode, as a Python ``int``.
+
+        Parameters
+        ----------
+        obs : int
+            A state index in ``0..S-1``.
+        t : int, optional
+            Steps taken in the episode before this action (0 for the first).
+            Default: the step count of the env followed since :meth:`wrap`.
+
+        Raises
+        ------
+        ValueError
+            If ``obs`` is not a state index in range; if ``t`` is negative
+            or at least ``horizon`` (no action is planned there); or, without
+            ``t``, if the agent cannot know the time step: no env was wrapped,
+            the wrapped env has not been reset through the wrapper, its
+            episode has ended, or ``obs`` is not the observation it last
+            returned (the inner env stepped directly, or another env's).
+        TypeError
+            If ``t`` is not an int.
+        """
+        state = self._state_index(obs)
+        t = self._followed_time_step(state) if t is None else self._check_time_step(t)
+        return int(self._policy[t, state])
+
+    def predict(
+        self,
+        observation: Any,
+        state: Any = None,
+        episode_start: Any = None,
+        deterministic: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Actions for one observation or a batch, as a Stable-Baselines3 recurrent policy.
+
+        The recurrent ``state`` is the time step of each env: ``t`` of the
+        observation given, and ``t + 1`` returned. ``episode_start[i]`` set
+        restarts env ``i`` at ``t = 0``. That is the loop of
+        Stable-Baselines3's ``evaluate_policy``: ``state=None`` and
+        ``episode_start`` all ``True`` at the first call, then the returned
+        state and ``episode_start = dones``.
+
+        Parameters
+        ----------
+        observation : int or array_like of int
+            A state index (shape ``()``) or a batch (shape ``(n,)``).
+        state : array_like of int, optional
+            ``t`` of each observation, of the observation's size, as the
+            previous call returned it. ``None`` only where every
+            ``episode_start`` is set.
+        episode_start : array_like of bool, optional
+            Whether each observation is the first of an episode (``t = 0``
+            whatever ``state`` says); of the observation's size.
+        deterministic : bool, default True
+            Unused: the policy is deterministic.
+
+        Returns
+        -------
+        action : numpy.ndarray
+            int64, of the observation's shape.
+        state : numpy.ndarray
+            int64, of the observation's shape: ``t + 1``.
+
+        Raises
+        ------
+        ValueError
+            If an observation is not a state index in range; if ``state``
+            is ``None`` and not every ``episode_start`` is set (the time step
+            is unknown); if ``state`` or ``episode_start`` has the wrong size
+            or values; or if a time step is at least ``horizon``.
+        """
+        obs = self._observations(observation)
+        t = self._time_steps(obs.shape, state, episode_start)
+        actions = np.asarray(self._policy[t, obs], dtype=np.int64)
+        return actions, np.asarray(t + 1, dtype=np.int64)
+
+    def _act(self, states: Any, t: Any) -> Any:
+        """Actions in validated ``states`` at step ``t`` (from :meth:`evaluate`)."""
+        return self._policy[self._check_time_step(t), states]
+
+    def _check_time_step(self, t: Any) -> int:
+        """``t`` as an int in ``0..H-1``, or raise."""
+        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+            raise TypeError(f"t must be an int (steps taken in the episode), got {t!r}")
+        if t < 0:
+            raise ValueError(f"t must be >= 0 (steps taken in the episode), got {t}")
+        if t >= self._horizon:
+            raise ValueError(self._past_horizon(int(t)))
+        return int(t)
+
+    def _past_horizon(self, t: int) -> str:
+        limit = self._max_episode_steps
+        env_limit = (
+            f"; the env planned for cuts episodes after {limit} steps"
+            if limit is not None
+            else "; the env planned for has no time limit"
+        )
+        return (
+            f"time step {t} is past the horizon: the agent planned {self._horizon} steps "
+            f"(t = 0..{self._horizon - 1}) and has no action after them{env_limit}. End "
+            f"episodes at the horizon (gymnasium.wrappers.TimeLimit(env, {self._horizon})), "
+            "or plan with a longer horizon"
+        )
+
+    def _followed_time_step(self, state: int) -> int:
+        """The step count of the env followed, checked against ``state``."""
+        tracker = None if self._tracker is None else self._tracker()
+        if tracker is None:
+            raise ValueError(
+                f"{type(self).__name__}.act needs the time step of the episode and does "
+                "not know it: call env = agent.wrap(env) once before the loop (and use "
+                "the env it returns), so that the agent counts the steps since each "
+                "env.reset(); or pass it: agent.act(obs, t=<steps taken in the episode>)"
+            )
+        if tracker.elapsed_steps is None:
+            raise ValueError(
+                "the env the agent follows has not been reset through the wrapper "
+                "agent.wrap returned: call reset and step on that env (env = "
+                "agent.wrap(env); obs, info = env.reset()), not on the env inside it"
+            )
+        if tracker.episode_over:
+            raise ValueError(
+                f"the episode of the env the agent follows has ended (terminated or "
+                f"truncated after {tracker.elapsed_steps} steps): call env.reset() "
+                "before acting again"
+            )
+        if not _same_state(tracker.last_observation, state):
+            raise ValueError(
+                f"observation {state} is not the one the env the agent follows last "
+                f"returned ({tracker.last_observation!r}), so its time step is unknown: "
+                "step and reset the env agent.wrap returned, not the env inside it; to "
+                "act in several envs use predict(obs, state, episode_start) or "
+                "act(obs, t=...)"
+            )
+        return self._check_time_step(tracker.elapsed_steps)
+
+    def _time_steps(self, shape: tuple[int, ...], state: Any, episode_start: Any) -> np.ndarray:
+        """``t`` of each observation from ``state`` and ``episode_start`` (SB3's recurrence)."""
+        size = int(np.prod(shape, dtype=np.int64))
+        starts = None
+        if episode_start is not None:
+            starts = _flags(episode_start, size, "episode_start").reshape(shape)
+        if state is None:
+            if starts is None or not starts.all():
+                unknown = (
+                    "" if starts is None else f" (episode_start is False at {_where(~starts)})"
+                )
+                raise ValueError(
+                    f"{type(self).__name__}.predict needs the time step of each "
+                    f"observation{unknown}: pass episode_start=True at the first step of "
+                    "an episode (state=None then means t = 0) and afterwards the state "
+                    "predict returned, with episode_start=dones, as Stable-Baselines3's "
+                    "evaluate_policy does; or state=<steps taken in each episode>"
+                )
+            return np.zeros(shape, dtype=np.int64)
+        t = _steps(state, size).reshape(shape)
+        if starts is not None:
+            t = np.where(starts, 0, t)
+        late = t >= self._horizon
+        if late.any():
+            first = int(t[late].flat[0])
+            where = f" at index {_where(late)}" if t.ndim else ""
+            raise ValueError(
+                f"{self._past_horizon(first)}{where}; with Stable-Baselines3 pass "
+                "episode_start=dones so that the time step restarts with each episode"
+            )
+        return t
+
+    # ----------------------------------------------------------- evaluating
+    def evaluate(
+        self,
+        env: Any,
+        n_episodes: int = 100,
+        seed: int | None = None,
+        *,
+        max_steps: int | None = None,
+    ) -> Any:
+        """Play the time-dependent policy in ``env``; report its returns beside the exact figure.
+
+        As :meth:`PlanningAgent.evaluate <rl_planners.agents.PlanningAgent.evaluate>`,
+        acting at step ``t`` of each episode with ``π_t``. The exact figure
+        is ``J_h = μ₀ · V^π_0`` for the ``h``-step policy ``π_0, …, π_{h−1}``,
+        ``h`` the step limit the episodes run under. ``expected_return_unlimited``
+        is ``None``: a plan for ``H`` steps has no return beyond them. The
+        agent's :meth:`wrap` state is neither read nor changed.
+
+        ``max_steps`` defaults to the env's time limit, or to the agent's
+        horizon ``H`` if the env has none (episodes still running then are
+        cut there, counted in ``n_cut``, without a warning).
+
+        Raises
+        ------
+        ValueError
+            If episodes could run longer than ``H`` steps (the env's time
+            limit, or ``max_steps``, exceeds the horizon); pass
+            ``max_steps=H`` or plan with the env's limit. Otherwise as the
+            base class.
+        """
+        return super().evaluate(env, n_episodes, seed, max_steps=max_steps)
+
+    def _evaluation_horizon(self, env: Any, max_steps: Any) -> int:
+        if max_steps is None and time_limit(env) is None:
+            max_steps = self._horizon
+        steps = step_limit(env, max_steps)
+        if steps > self._horizon:
+            raise ValueError(
+                f"episodes in this env can run {steps} steps, but the agent planned "
+                f"{self._horizon} and has no action after them: pass "
+                f"max_steps={self._horizon} to cut episodes at the horizon, or plan "
+                f"with FiniteHorizonAgent(env, horizon={steps})"
+            )
+        return steps
+
+    def _warn_cut(self, n_cut: int, n_episodes: int, horizon: int) -> None:
+        if horizon < self._horizon:  # a cut at the horizon itself is the plan's end
+            warn_cut(n_cut, n_episodes, horizon, stacklevel=4)
+
+    def _policy_for_horizon(self, horizon: int) -> np.ndarray:
+        """``[h, S]``: the first ``h ≤ H`` steps of the plan."""
+        if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
+            raise TypeError(f"horizon must be an int >= 0 (the number of steps), got {horizon!r}")
+        if horizon < 0:
+            raise ValueError(f"horizon must be >= 0 (the number of steps), got {horizon}")
+        if horizon > self._horizon:
+            raise ValueError(
+                f"the agent planned {self._horizon} steps and has no action after them, "
+                f"so its return within {horizon} steps is undefined: ask for horizon <= "
+                f"{self._horizon}, or plan with FiniteHorizonAgent(env, horizon={horizon})"
+            )
+        return self._policy[:horizon]
+
+    def _unlimited_return(self, mdp: TabularMDP) -> None:
+        return None
+
+    def expected_return(self, gamma: float | None = None) -> float:
+        """Undefined for a plan of ``H`` steps: raises ``ValueError``.
+
+        Use :meth:`expected_return_within_limit`, the exact return within
+        the time limit.
+        """
+        raise ValueError(
+            f"a {type(self).__name__} planned {self._horizon} steps and has no action "
+            "after them, so its return without a time limit is undefined: use "
+            "expected_return_within_limit(), the exact return within the time limit"
+        )
+
+    def expected_return_within_limit(self, horizon: int | None = None, gamma: float = 1.0) -> float:
+        """Exact expected return within a time limit: ``J_h = μ₀ · V^π_0``.
+
+        ``V^π_h = 0``, ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
+        for the plan's first ``h`` steps
+        (:func:`~rl_planners.horizon.finite_horizon_policy_value`).
+
+        Parameters
+        ----------
+        horizon : int, optional
+            ``h ≤ H``; default the time limit of the env planned for, or
+            ``H`` if it had none.
+        gamma : float, default 1.0
+            Discount; 1 gives the expected sum of rewards of an episode.
+
+        Raises
+        ------
+        ValueError
+            If ``h`` exceeds the agent's horizon.
+        """
+        if horizon is None:
+            limit = self._max_episode_steps
+            horizon = self._horizon if limit is None else limit
+        return super().expected_return_within_limit(horizon, gamma)
+
+
+# ---------------------------------------------------------------- helpers
+def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
+    """The horizon to plan for: ``horizon``, or the env's time limit; warn if they differ."""
+    if horizon is None:
+        if limit is None:
+            raise ValueError(
+                f"{_env_name(env)} has no time limit (no TimeLimit wrapper, "
+                "max_episode_steps is None), so FiniteHorizonAgent cannot take its "
+                "horizon from it: pass horizon=<steps>, and end episodes there "
+                "(gymnasium.wrappers.TimeLimit(env, <steps>))"
+            )
+        return limit
+    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
+        raise TypeError(f"horizon must be an int >= 1 (the number of steps), got {horizon!r}")
+    if horizon < 1:
+        raise ValueError(f"horizon must be >= 1 (the number of steps), got {horizon}")
+    horizon = int(horizon)
+    if limit is not None and horizon < limit:
+        warnings.warn(
+            f"horizon={horizon} is shorter than the time limit of {_env_name(env)} "
+            f"({limit} steps): the agent has no action after step {horizon - 1} and "
+            f"raises there if the episode is still running; leave horizon=None to plan "
+            f"for the env's limit, or cut episodes with TimeLimit(env, {horizon})",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif limit is not None and horizon > limit:
+        warnings.warn(
+            f"horizon={horizon} is longer than the time limit of {_env_name(env)} "
+            f"({limit} steps): the plan is optimal for {horizon}-step episodes, not for "
+            f"the env's {limit}; leave horizon=None to plan for the env's limit",
+            UserWarning,
+            stacklevel=3,
+        )
+    return horizon
+
+
+def _find_tracker(env: Any) -> TimeStepTracker | None:
+    """The outermost :class:`TimeStepTracker` among ``env``'s wrappers, if any."""
+    layer = env
+    while layer is not None:
+        if isinstance(layer, TimeStepTracker):
+            return layer
+        inner = getattr(layer, "env", None)
+        layer = inner if inner is not layer else None
+    return None
+
+
+def _same_state(observation: Any, state: int) -> bool:
+    try:
+        return int(observation) == state
+    except (TypeError, ValueError):
+        return False
+
+
+def _flags(value: Any, size: int, name: str) -> np.ndarray:
+    """``value`` as a bool array of ``size`` entries (bools, or 0/1 numbers), or raise."""
+    try:
+        array = np.asarray(value).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be booleans, got {value!r}") from error
+    if array.size != size:
+        raise ValueError(
+            f"{name} must have one entry per observation ({size}), got {array.size}: {value!r}"
+        )
+    if array.dtype.kind != "b":
+        if array.dtype.kind not in "iuf" or not np.isin(array, (0, 1)).all():
+            raise ValueError(f"{name} must be booleans (or 0/1), got {value!r}")
+        array = array != 0
+    return array
+
+
+def _steps(value: Any, size: int) -> np.ndarray:
+    """``state`` as an int64 array of ``size`` time steps ``>= 0``, or raise."""
+    try:
+        array = np.asarray(value).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"state must hold the time step of each observation (ints), got {value!r}"
+        ) from error
+    if array.size != size:
+        raise ValueError(
+            f"state must hold one time step per observation ({size}), got {array.size}: "
+            f"{value!r}; pass the state the previous predict returned"
+        )
+    if array.size and array.dtype.kind not in "iu":
+        raise ValueError(
+            f"state must hold integer time steps, got dtype {array.dtype}: {value!r}; "
+            "pass the state the previous predict returned"
+        )
+    if (array < 0).any():
+        raise ValueError(f"state holds a negative time step: {value!r}")
+    return array.astype(np.int64)
+
+
+def _where(mask: np.ndarray) -> int:
+    return int(np.flatnonzero(mask.reshape(-1))[0])
