@@ -12,6 +12,13 @@ one runs no code from it). It holds, as arrays:
 - the :class:`~rl_planners.result.PlanningResult`: ``V`` ``[S]``, ``Q``
   ``[S, A]``, ``policy`` ``[S]``, ``iterations``, ``converged``,
   ``residuals``, ``wall_time``;
+- for a :class:`~rl_planners.finite_horizon_agent.FiniteHorizonAgent`,
+  whose policy depends on the time step, the
+  :class:`~rl_planners.horizon.FiniteHorizonResult` in place of the above:
+  ``horizon`` (int ``H``; its presence marks such a file), ``keep``
+  (string), ``policy`` ``[H, S]``, ``V`` (``[1, S]`` with ``keep="policy"``,
+  ``[H + 1, S]`` with ``keep="all"``), ``Q`` ``[H, S, A]`` (with
+  ``keep="all"`` only), ``wall_time``;
 - unless saved with ``include_model=False``, the model:
   ``model_row_offsets``, ``model_next_state``, ``model_prob``,
   ``model_reward``, ``model_terminated``, ``model_initial_distribution``
@@ -34,6 +41,8 @@ from typing import Any
 import numpy as np
 
 from rl_planners.agents import AGENT_CLASSES, PlanningAgent
+from rl_planners.finite_horizon_agent import FiniteHorizonAgent
+from rl_planners.horizon import FiniteHorizonResult
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 
@@ -58,6 +67,11 @@ _REQUIRED = (
     "converged",
     "residuals",
     "wall_time",
+)
+_REQUIRED_FINITE_HORIZON = (
+    *(key for key in _REQUIRED if key not in ("Q", "iterations", "converged", "residuals")),
+    "horizon",
+    "keep",
 )
 _MODEL_FIELDS = (
     "row_offsets",
@@ -113,13 +127,19 @@ def save_agent(
         "n_states": np.array(agent.n_states),
         "n_actions": np.array(agent.n_actions),
         "V": np.asarray(result.V, dtype=np.float64),
-        "Q": np.asarray(result.Q, dtype=np.float64),
         "policy": np.asarray(result.policy, dtype=np.int64),
-        "iterations": np.array(int(result.iterations)),
-        "converged": np.array(bool(result.converged)),
-        "residuals": np.asarray(result.residuals, dtype=np.float64),
         "wall_time": np.array(float(result.wall_time)),
     }
+    if isinstance(result, FiniteHorizonResult):
+        arrays["horizon"] = np.array(int(result.horizon))
+        arrays["keep"] = np.array(result.keep)
+        if result.Q is not None:
+            arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
+    else:
+        arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
+        arrays["iterations"] = np.array(int(result.iterations))
+        arrays["converged"] = np.array(bool(result.converged))
+        arrays["residuals"] = np.asarray(result.residuals, dtype=np.float64)
     if include_model:
         try:
             mdp = agent.mdp
@@ -142,8 +162,9 @@ def load_agent(path: str | os.PathLike[str]) -> PlanningAgent:
     Returns
     -------
     PlanningAgent
-        An agent of the saved class (``ValueIterationAgent``, …) whose
-        ``policy``, ``V``, ``Q``, ``result``, ``gamma``, ``options``,
+        An agent of the saved class (``ValueIterationAgent``,
+        ``FiniteHorizonAgent``, …) whose ``policy``, ``V``, ``Q`` (if
+        saved), ``result``, ``gamma``, ``options``,
         ``env_id`` and ``max_episode_steps`` are the saved ones (array
         options come back as lists), and whose ``mdp`` is the saved model
         if there is one.
@@ -167,7 +188,9 @@ def load_agent(path: str | os.PathLike[str]) -> PlanningAgent:
         raise ValueError(
             f"{name!r} is not an agent file written by agent.save (an .npz archive): {error}"
         ) from error
-    missing = [key for key in _REQUIRED if key not in data]
+    finite_horizon = "horizon" in data
+    required = _REQUIRED_FINITE_HORIZON if finite_horizon else _REQUIRED
+    missing = [key for key in required if key not in data]
     if missing:
         raise ValueError(
             f"{name!r} is not an agent file written by agent.save: it lacks {', '.join(missing)}"
@@ -185,8 +208,12 @@ def load_agent(path: str | os.PathLike[str]) -> PlanningAgent:
             f"{name!r} holds a {class_name}, which is not defined: import the module that "
             f"defines it before loading (known: {', '.join(sorted(AGENT_CLASSES))})"
         )
-    result = _result(data, name)
-    mdp = _model(data, name, result)
+    if finite_horizon != issubclass(cls, FiniteHorizonAgent):
+        holds = "a time-dependent policy (horizon)" if finite_horizon else "no horizon"
+        raise ValueError(f"{name!r} is inconsistent: it names a {class_name} but holds {holds}")
+    n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
+    result = _finite_horizon_result(data, name) if finite_horizon else _result(data, name)
+    mdp = _model(data, name, n_states, n_actions)
     env_id = str(data["env_id"]) or None
     max_episode_steps = int(data["max_episode_steps"])
     return cls._from_parts(
@@ -197,6 +224,7 @@ def load_agent(path: str | os.PathLike[str]) -> PlanningAgent:
         env_id=env_id,
         max_episode_steps=None if max_episode_steps < 0 else max_episode_steps,
         source=name,
+        n_actions=n_actions,
     )
 
 
@@ -231,28 +259,43 @@ def _options_json(options: Any) -> str:
     return json.dumps(dict(options), default=encode)
 
 
-def _result(data: dict[str, np.ndarray], name: str) -> PlanningResult:
+def _check_shapes(
+    data: dict[str, np.ndarray], name: str, expected: dict[str, tuple[int, ...]]
+) -> None:
     n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
-    expected = {"V": (n_states,), "Q": (n_states, n_actions), "policy": (n_states,)}
     for key, shape in expected.items():
         if data[key].shape != shape:
             raise ValueError(
                 f"{name!r} is inconsistent: {key} has shape {data[key].shape}, expected "
                 f"{shape} for {n_states} states and {n_actions} actions"
             )
+
+
+def _check_policy(data: dict[str, np.ndarray], name: str) -> np.ndarray:
+    """The saved policy (``[S]`` or ``[H, S]``) as int64, its actions checked."""
+    n_actions = int(data["n_actions"])
     policy = data["policy"]
     if policy.dtype.kind not in "iu":
         raise ValueError(f"{name!r} is inconsistent: policy has dtype {policy.dtype}, not int")
-    bad = np.flatnonzero((policy < 0) | (policy >= n_actions))
+    bad = np.argwhere((policy < 0) | (policy >= n_actions))
     if bad.size:
+        at = tuple(int(i) for i in bad[0])
+        where = f"at state {at[0]}" if policy.ndim == 1 else f"at time step {at[0]}, state {at[1]}"
         raise ValueError(
-            f"{name!r} is inconsistent: policy has action {policy[bad[0]]} at state "
-            f"{bad[0]}, outside 0..{n_actions - 1}"
+            f"{name!r} is inconsistent: policy has action {policy[at]} {where}, "
+            f"outside 0..{n_actions - 1}"
         )
+    return policy.astype(np.int64)
+
+
+def _result(data: dict[str, np.ndarray], name: str) -> PlanningResult:
+    n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
+    _check_shapes(data, name, {"V": (n_states,), "Q": (n_states, n_actions), "policy": (n_states,)})
+    policy = _check_policy(data, name)
     return PlanningResult(
         V=data["V"].astype(np.float64),
         Q=data["Q"].astype(np.float64),
-        policy=policy.astype(np.int64),
+        policy=policy,
         iterations=int(data["iterations"]),
         converged=bool(data["converged"]),
         residuals=data["residuals"].astype(np.float64),
@@ -261,7 +304,34 @@ def _result(data: dict[str, np.ndarray], name: str) -> PlanningResult:
     )
 
 
-def _model(data: dict[str, np.ndarray], name: str, result: PlanningResult) -> TabularMDP | None:
+def _finite_horizon_result(data: dict[str, np.ndarray], name: str) -> FiniteHorizonResult:
+    n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
+    horizon, keep = int(data["horizon"]), str(data["keep"])
+    if horizon < 1 or keep not in ("policy", "all") or (keep == "all") != ("Q" in data):
+        has_q = "with" if "Q" in data else "without"
+        raise ValueError(
+            f"{name!r} is inconsistent: horizon {horizon}, keep {keep!r} {has_q} Q "
+            "(expected horizon >= 1, and Q exactly when keep is 'all')"
+        )
+    expected = {"policy": (horizon, n_states)}
+    expected["V"] = (horizon + 1, n_states) if keep == "all" else (1, n_states)
+    if keep == "all":
+        expected["Q"] = (horizon, n_states, n_actions)
+    _check_shapes(data, name, expected)
+    return FiniteHorizonResult(
+        V=data["V"].astype(np.float64),
+        Q=data["Q"].astype(np.float64) if keep == "all" else None,
+        policy=_check_policy(data, name),
+        horizon=horizon,
+        gamma=float(data["gamma"]),
+        wall_time=float(data["wall_time"]),
+        keep=keep,  # type: ignore[arg-type]
+    )
+
+
+def _model(
+    data: dict[str, np.ndarray], name: str, n_states: int, n_actions: int
+) -> TabularMDP | None:
     keys = [f"model_{field}" for field in _MODEL_FIELDS]
     present = [key in data for key in keys]
     if not any(present):
@@ -269,5 +339,4 @@ def _model(data: dict[str, np.ndarray], name: str, result: PlanningResult) -> Ta
     if not all(present):
         missing = [key for key, there in zip(keys, present, strict=True) if not there]
         raise ValueError(f"{name!r} is inconsistent: its model lacks {', '.join(missing)}")
-    n_states, n_actions = result.Q.shape
     return TabularMDP(n_states, n_actions, *(data[key] for key in keys))
