@@ -413,7 +413,9 @@ class PlanningAgent:
         expected return within the same step limit ``H``,
         ``J_H = μ₀ · V^π_0`` (γ = 1, :func:`~rl_planners.evaluation.expected_return`),
         is computed from the model of ``env`` and is what ``mean_return``
-        estimates, within a few ``standard_error``.
+        estimates, within a few ``standard_error``. An agent whose policy
+        depends on the time step (:class:`~rl_planners.finite_horizon_agent.FiniteHorizonAgent`)
+        acts with ``π_t`` at step ``t``; its class notes say how it bounds ``H``.
 
         Parameters
         ----------

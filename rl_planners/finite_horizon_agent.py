@@ -191,6 +191,17 @@ class FiniteHorizonAgent(PlanningAgent):
     some stationary rule. With the default horizon the env truncates the
     episode at ``H`` and this cannot happen.
 
+    **Evaluating.** :meth:`evaluate` is the base class's, acting at step
+    ``t`` of each episode with ``π_t``. Its exact figure is
+    ``J_h = μ₀ · V^π_0`` for the first ``h`` steps of the plan, ``h`` the
+    step limit the episodes run under; ``expected_return_unlimited`` is
+    ``None``. ``max_steps`` defaults to the env's time limit, or to ``H`` if
+    the env has none (episodes still running are cut there and counted in
+    ``n_cut``, without a warning). If episodes could run longer than ``H``
+    (the env's limit or ``max_steps`` exceeds it) it raises ``ValueError``
+    before playing: pass ``max_steps=H``, or plan for the env's limit. It
+    neither reads nor changes what :meth:`wrap` set.
+
     **Exact figures.** :meth:`expected_return_within_limit` is
     ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
     ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
@@ -492,37 +503,6 @@ class FiniteHorizonAgent(PlanningAgent):
         return t
 
     # ----------------------------------------------------------- evaluating
-    def evaluate(
-        self,
-        env: Any,
-        n_episodes: int = 100,
-        seed: int | None = None,
-        *,
-        max_steps: int | None = None,
-    ) -> Any:
-        """Play the time-dependent policy in ``env``; report its returns beside the exact figure.
-
-        As :meth:`PlanningAgent.evaluate <rl_planners.agents.PlanningAgent.evaluate>`,
-        acting at step ``t`` of each episode with ``π_t``. The exact figure
-        is ``J_h = μ₀ · V^π_0`` for the ``h``-step policy ``π_0, …, π_{h−1}``,
-        ``h`` the step limit the episodes run under. ``expected_return_unlimited``
-        is ``None``: a plan for ``H`` steps has no return beyond them. The
-        agent's :meth:`wrap` state is neither read nor changed.
-
-        ``max_steps`` defaults to the env's time limit, or to the agent's
-        horizon ``H`` if the env has none (episodes still running then are
-        cut there, counted in ``n_cut``, without a warning).
-
-        Raises
-        ------
-        ValueError
-            If episodes could run longer than ``H`` steps (the env's time
-            limit, or ``max_steps``, exceeds the horizon); pass
-            ``max_steps=H`` or plan with the env's limit. Otherwise as the
-            base class.
-        """
-        return super().evaluate(env, n_episodes, seed, max_steps=max_steps)
-
     def _evaluation_horizon(self, env: Any, max_steps: Any) -> int:
         if max_steps is None and time_limit(env) is None:
             max_steps = self._horizon
