@@ -206,8 +206,9 @@ class FiniteHorizonAgent(PlanningAgent):
     ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
     ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
     (:func:`~rl_planners.horizon.finite_horizon_policy_value` on the
-    ``[H, S]`` policy). At ``gamma = 1`` without ``terminal_values`` it
-    equals ``μ₀ · V[0]`` from the backward induction itself. A plan for
+    ``[H, S]`` policy). At the ``gamma`` planned with, and without
+    ``terminal_values``, it equals ``μ₀ · V[0]`` from the backward induction
+    itself: the optimum ``J_H^*``. A plan for
     ``H`` steps has no return without a time limit: :meth:`expected_return`
     raises.
 
@@ -295,13 +296,15 @@ class FiniteHorizonAgent(PlanningAgent):
         )
 
     # --------------------------------------------------------------- acting
-    def wrap(self, env: Any) -> TimeStepTracker:
+    def wrap(self, env: Any) -> Any:
         """Follow the episodes of ``env``: returns it wrapped in a :class:`TimeStepTracker`.
 
         Call it once, before the loop, and use the returned env from then on;
         :meth:`act` without ``t`` then acts at the step count of the
         episode the env is in. If ``env`` already has a tracker among its
         wrappers, that one is followed and ``env`` is returned unchanged.
+        The agent refers to the tracker weakly: it follows it as long as
+        the returned env is in use.
 
         The agent follows one env at a time, the last one passed here. To
         act in several envs at once use :meth:`predict` with ``state``, or
