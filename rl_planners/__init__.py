@@ -13,6 +13,7 @@ from rl_planners.agents import (
 from rl_planners.bellman import policy_improvement, q_from_v
 from rl_planners.errors import ConvergenceWarning, ModelError, NonTerminatingPolicyError
 from rl_planners.evaluation import EvaluationResult, expected_return
+from rl_planners.finite_horizon_agent import FiniteHorizonAgent, TimeStepTracker
 from rl_planners.horizon import (
     FiniteHorizonResult,
     backward_induction,
@@ -32,6 +33,7 @@ from rl_planners.solvers import (
 __all__ = [
     "ConvergenceWarning",
     "EvaluationResult",
+    "FiniteHorizonAgent",
     "FiniteHorizonResult",
     "ModelError",
     "ModifiedPolicyIterationAgent",
@@ -40,6 +42,7 @@ __all__ = [
     "PlanningResult",
     "PolicyIterationAgent",
     "TabularMDP",
+    "TimeStepTracker",
     "ValueIterationAgent",
     "backward_induction",
     "expected_return",
