@@ -6,10 +6,7 @@ loading in ``test_persistence.py``.
 
 from __future__ import annotations
 
-import re
-import runpy
 from functools import cache
-from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -32,7 +29,6 @@ ENV_IDS = [
     "CliffWalkingSlippery-v1",
 ]
 AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "frozenlake8x8.py"
 
 
 @cache
@@ -321,20 +317,3 @@ def test_stable_baselines3_evaluate_policy_runs_an_agent_unchanged():
         standard_error = returns.std(ddof=1) / np.sqrt(returns.size)
         assert returns.size == 300 and max(lengths) <= 200
         assert abs(returns.mean() - exact) <= 4 * standard_error
-
-
-# ------------------------------------------------------------------ example
-def test_the_frozenlake8x8_example_prints_what_it_promises(capsys):
-    namespace = runpy.run_path(str(EXAMPLE), run_name="example")
-    namespace["main"](n_episodes=300, seed=0)
-    out = capsys.readouterr().out
-    lines = out.splitlines()
-    value_rows = [line for line in lines if re.fullmatch(r"(\d\.\d{3}\s*){8}", line.strip())]
-    arrow_rows = [line for line in lines if re.fullmatch(r"([←↓→↑·] ?){8}", line.strip())]
-    assert len(value_rows) == 8 and len(arrow_rows) == 8
-    agent = planned("FrozenLake8x8-v1", ValueIterationAgent)
-    assert f"{agent.expected_return_within_limit():7.2%}" in out
-    assert f"{agent.expected_return(gamma=1.0):7.2%}" in out
-    sampled = float(re.search(r"success rate, sampled:\s+([\d.]+)%", out).group(1)) / 100
-    result = agent.evaluate(gym.make("FrozenLake8x8-v1"), n_episodes=300, seed=0)
-    assert sampled == pytest.approx(np.mean(result.returns > 0), abs=5e-5)
