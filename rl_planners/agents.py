@@ -550,14 +550,22 @@ class PlanningAgent:
         except NonTerminatingPolicyError:
             return None
 
-    def _check_env(self, env: Any) -> None:
-        """Raise ``ValueError`` unless ``env`` is one env with the spaces planned for."""
+    def _check_env(
+        self,
+        env: Any,
+        verb: str = "evaluate",
+        vector_advice: str = "Pass one env, or use Stable-Baselines3's "
+        "evaluate_policy(agent, vec_env), which calls predict.",
+    ) -> None:
+        """Raise ``ValueError`` unless ``env`` is one env with the spaces planned for.
+
+        ``verb`` names the method asking (``evaluate``, ``wrap``) in the messages.
+        """
         num_envs = getattr(env, "num_envs", None)
         if num_envs is not None:
             raise ValueError(
-                f"evaluate plays a single Gymnasium env; got a vectorised env with "
-                f"num_envs={num_envs}. Pass one env, or use Stable-Baselines3's "
-                "evaluate_policy(agent, vec_env), which calls predict."
+                f"{verb} takes a single Gymnasium env; got a vectorised env with "
+                f"num_envs={num_envs}. {vector_advice}"
             )
         spaces = (getattr(env, "observation_space", None), getattr(env, "action_space", None))
         if spaces != (self._observation_space, self._action_space):
@@ -565,7 +573,7 @@ class PlanningAgent:
                 f"the agent planned for{' ' + repr(self._env_id) if self._env_id else ''} "
                 f"with observation space {self._observation_space} and action space "
                 f"{self._action_space}, but {_env_name(env)} has {spaces[0]} and "
-                f"{spaces[1]}: evaluate the agent on the env it planned for"
+                f"{spaces[1]}: {verb} with the env the agent planned for"
             )
 
     def _model_of(self, env: Any) -> TabularMDP | None:

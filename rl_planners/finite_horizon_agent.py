@@ -316,20 +316,12 @@ class FiniteHorizonAgent(PlanningAgent):
             If ``env`` is a vectorised env, or its spaces differ from the
             ones planned for.
         """
-        num_envs = getattr(env, "num_envs", None)
-        if num_envs is not None:
-            raise ValueError(
-                f"wrap follows one Gymnasium env; got a vectorised env with "
-                f"num_envs={num_envs}: use predict(obs, state, episode_start), which "
-                "keeps the time step of each env in state"
-            )
-        spaces = (getattr(env, "observation_space", None), getattr(env, "action_space", None))
-        if spaces != (self._observation_space, self._action_space):
-            raise ValueError(
-                f"the agent planned for observation space {self._observation_space} and "
-                f"action space {self._action_space}, but the env has {spaces[0]} and "
-                f"{spaces[1]}: wrap the env the agent planned for"
-            )
+        self._check_env(
+            env,
+            verb="wrap",
+            vector_advice="Use predict(obs, state, episode_start), which keeps the time "
+            "step of each env in state.",
+        )
         tracker = _find_tracker(env)
         if tracker is None:
             tracker = env = TimeStepTracker(env)

@@ -466,9 +466,9 @@ def test_bad_options_raise():
 
 def test_wrap_rejects_a_vector_env_and_another_env():
     agent = planned("FrozenLake-v1")
-    with pytest.raises(ValueError, match=r"num_envs=2: use predict"):
+    with pytest.raises(ValueError, match=r"num_envs=2\. Use predict"):
         agent.wrap(gym.make_vec("FrozenLake-v1", num_envs=2))
-    with pytest.raises(ValueError, match=r"wrap the env the agent planned for"):
+    with pytest.raises(ValueError, match=r"wrap with the env the agent planned for"):
         agent.wrap(gym.make("Taxi-v4"))
 
 
