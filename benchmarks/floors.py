@@ -1,0 +1,91 @@
+"""What the memory system allows: measured bandwidth and the floor of a sweep.
+
+A value-iteration sweep must read every outcome's next state and probability
+(plus the row offsets, ``R``, and ``V`` itself) and write ``V'``. On a large
+model that is far more than the caches hold, so a sweep cannot beat
+
+- the **streaming floor**: the bytes it must stream divided by the machine's
+  streaming read bandwidth (measured here on all cores), nor
+- the **random-read floor**: the measured time of a bare gather
+  ``Σ_j V[next_state[j]]`` over the model's own next states (the index
+  stream plus the random reads of ``V``, no arithmetic to speak of), plus the
+  streaming time of the remaining bytes.
+
+On the 1000 × 1000 grid next states are neighbours, so the reads of ``V``
+hit the cache and the streaming floor is the bar; on Garnet they are
+uniformly random and the random-read floor is.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numba
+import numpy as np
+from numba import prange
+
+__all__ = ["gather_time", "read_bandwidth", "sweep_bytes"]
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _read_sum(x, n_chunks):  # pragma: no cover - compiled
+    partial = np.zeros(n_chunks)
+    n = x.shape[0]
+    for chunk in prange(n_chunks):
+        acc = 0.0
+        for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            acc += x[i]
+        partial[chunk] = acc
+    return partial.sum()
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True)
+def _gather_sum(index, V, n_chunks):  # pragma: no cover - compiled
+    partial = np.zeros(n_chunks)
+    n = index.shape[0]
+    for chunk in prange(n_chunks):
+        acc = 0.0
+        for j in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
+            acc += V[index[j]]
+        partial[chunk] = acc
+    return partial.sum()
+
+
+def _median_time(function, repeats: int) -> float:
+    function()  # warm up (compile or load, touch the pages)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def read_bandwidth(n_bytes: int = 1 << 29, repeats: int = 7) -> float:
+    """Streaming read bandwidth in bytes/s over all cores (median of ``repeats``)."""
+    x = np.ones(n_bytes // 8)
+    chunks = 8 * numba.get_num_threads()
+    return x.nbytes / _median_time(lambda: _read_sum(x, chunks), repeats)
+
+
+def gather_time(next_state: np.ndarray, n_states: int, repeats: int = 7) -> float:
+    """Seconds for ``Σ_j V[next_state[j]]`` over all cores (median of ``repeats``)."""
+    V = np.random.default_rng(0).random(n_states)
+    chunks = 8 * numba.get_num_threads()
+    return _median_time(lambda: _gather_sum(next_state, V, chunks), repeats)
+
+
+def sweep_bytes(mdp) -> dict[str, int]:
+    """Bytes one fused sweep must move, by array (writes of ``V'`` count twice)."""
+    n_rows = mdp.n_states * mdp.n_actions
+    moved = {
+        "next_state": mdp.next_state.nbytes,
+        "prob": mdp.prob.nbytes,
+        "row_offsets": mdp.row_offsets.nbytes,
+        "R": 8 * n_rows,
+        "V (read once)": 8 * mdp.n_states,
+        "V' (write)": 16 * mdp.n_states,
+    }
+    if mdp.terminated.any():
+        moved["terminated"] = mdp.terminated.nbytes
+    return moved

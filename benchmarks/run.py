@@ -1,0 +1,699 @@
+"""Speed and accuracy of rl_planners' solvers, beside the peers; writes RESULTS.md.
+
+Run from the repository root::
+
+    python benchmarks/run.py            # the full run (about 20 minutes on 2 cores)
+    python benchmarks/run.py --quick    # Garnet up to 10^5, a 300 x 300 grid
+
+What it does, in order:
+
+1. The machine: CPU, cores, library versions, and the streaming read
+   bandwidth over all cores (:mod:`floors`).
+2. Cold start, each in a fresh interpreter: importing rl_planners, planning
+   FrozenLake8x8 right after the import, and the first compiled sweep with
+   numba's cache warm and with an empty cache (the compile itself).
+3. Models: FrozenLake 4x4/8x8, Taxi-v4, CliffWalking-v1 (from the envs'
+   ``P``), Garnet 10^3..10^6 (4 actions, 5 outcomes) and a 1000 x 1000
+   slippery grid (from ``(S, A, K)`` arrays, :mod:`models`). Building is
+   timed (median of 3).
+4. Per sweep, on the largest Garnet and the grid: the fused kernel and the
+   SciPy CSR sweep, and their ratios to the streaming and random-read floors.
+5. Every solver on every model: value iteration (Jacobi, and Gauss–Seidel),
+   policy iteration and modified policy iteration, median of 3 runs after
+   one warm-up run. Accuracy against a reference ``V_ref``: policy
+   iteration's ``V``, certified by its Bellman residual
+   (``‖V_ref − V*‖∞ ≤ ‖T V_ref − V_ref‖∞ / (1−γ)``); "suboptimal" counts the
+   states whose chosen action is worse than the best by more than 1e-9
+   relative under ``Q^{V_ref}``.
+6. Peers, when installed (``pip install "rl_planners[bench]"``;
+   bettermdptools with ``--no-deps``, see pyproject.toml), on the same models:
+
+   - mdpsolver (C++): its default modified policy iteration, ``tolerance=tol``;
+   - pymdptoolbox: ``ValueIteration(epsilon=tol)`` and ``PolicyIteration``;
+   - bettermdptools: ``Planner(P).value_iteration_vectorized`` in float64
+     with ``theta = tol (1−γ)/(2γ)`` (the sup-norm rule for ``tol/2``).
+
+   Termination: mdpsolver and pymdptoolbox have no per-outcome flag, so the
+   model handed to them gets one extra absorbing state (its own actions all
+   loop on it with reward 0) and every terminating outcome's probability is
+   redirected into it; its reward stays in ``R(s, a)``. Repeated next states
+   are summed first. Their values on the real states are then comparable with
+   ours. bettermdptools reads the flag from ``P`` itself.
+7. Reading a FrozenLake-style ``P`` dict of 10^6 states (3 outcomes per
+   pair): ``TabularMDP.from_transitions``, in ns per outcome, beside the
+   naive ``numpy.array`` over the outcome tuples.
+8. Peak memory (tracemalloc) of building and solving the largest Garnet,
+   beside the model's own size.
+
+Timings are wall-clock on a shared machine: before each timed block the run
+waits (up to ``--patience`` seconds, 20 by default) for other processes to
+leave the cores idle, and the report gives the load it saw. Only numbers
+measured in this run are written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import itertools
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE))
+
+import floors  # noqa: E402
+import gymnasium as gym  # noqa: E402
+import scipy  # noqa: E402
+from models import frozen_lake_dict, garnet, slippery_grid  # noqa: E402
+
+import rl_planners  # noqa: E402
+from rl_planners import (  # noqa: E402
+    TabularMDP,
+    kernels,
+    modified_policy_iteration,
+    policy_iteration,
+    value_iteration,
+)
+from rl_planners.bellman import _q, optimality_backup  # noqa: E402
+
+GAMMA = 0.99
+TOL_LARGE = 1e-6  # Garnet and grid, as in the issue
+TOL_TOY = 1e-8  # the solvers' default, for the Gymnasium toy-text envs
+
+
+# ------------------------------------------------------------------ helpers
+def cpu_busy(interval: float = 0.5) -> float:
+    """Fraction of all cores busy over ``interval`` seconds (this process idle)."""
+
+    def sample() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            fields = [int(x) for x in stat.readline().split()[1:]]
+        idle = fields[3] + fields[4]
+        return sum(fields), idle
+
+    total0, idle0 = sample()
+    time.sleep(interval)
+    total1, idle1 = sample()
+    return 1.0 - (idle1 - idle0) / max(1, total1 - total0)
+
+
+LOAD_SEEN: list[float] = []
+PATIENCE = [20.0]  # seconds to wait for idle cores before a timed block (--patience)
+
+
+def wait_quiet(busy: float = 0.15) -> None:
+    """Wait until other processes leave the cores idle (at most ``--patience`` s)."""
+    if not Path("/proc/stat").exists():
+        return
+    deadline = time.monotonic() + PATIENCE[0]
+    while True:
+        load = cpu_busy()
+        if load <= busy or time.monotonic() > deadline:
+            LOAD_SEEN.append(load)
+            return
+        time.sleep(1.0)
+
+
+def timed(function, repeats: int = 3, warmup: int = 1) -> tuple[float, object]:
+    """Median wall time of ``repeats`` calls after ``warmup`` calls; and the last result."""
+    result = None
+    for _ in range(warmup):
+        result = function()
+    wait_quiet()
+    times = []
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), result
+
+
+def fmt_time(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.0f} µs"
+    if seconds < 1.0:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds:.2f} s"
+
+
+def table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+# -------------------------------------------------------------- the machine
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or "unknown"
+    if Path("/proc/cpuinfo").exists():
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    if Path("/proc/meminfo").exists():
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f"{kib / 2**20:.0f} GiB"
+    import numba
+
+    tiny = TabularMDP.from_outcomes(np.zeros((2, 1, 1), int), np.ones((2, 1, 1)), np.ones((2, 1)))
+    value_iteration(tiny, 0.9, backend="compiled")  # starts numba's threads
+    return {
+        "CPU": cpu,
+        "cores": str(os.cpu_count()),
+        "memory": memory,
+        "Python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "numba": f"{numba.__version__} ({numba.threading_layer()} threads: "
+        f"{numba.get_num_threads()})",
+        "gymnasium": gym.__version__,
+        "rl_planners": rl_planners.__version__,
+    }
+
+
+# --------------------------------------------------------------- cold start
+COLD_SNIPPETS = {
+    "import rl_planners": """
+import time; t = time.perf_counter()
+import rl_planners
+print(time.perf_counter() - t)
+""",
+    "FrozenLake8x8: from_env + value_iteration, first call after import": """
+import gymnasium as gym
+env = gym.make("FrozenLake-v1", map_name="8x8")
+import time
+from rl_planners import TabularMDP, value_iteration
+t = time.perf_counter()
+value_iteration(TabularMDP.from_env(env), 0.99)
+print(time.perf_counter() - t)
+""",
+    "first compiled sweep (numba import + load from cache + threads)": """
+import numpy as np
+from rl_planners import TabularMDP, value_iteration
+mdp = TabularMDP.from_outcomes(np.zeros((2, 1, 1), int), np.ones((2, 1, 1)), np.ones((2, 1)))
+import time; t = time.perf_counter()
+value_iteration(mdp, 0.9, backend="compiled")
+print(time.perf_counter() - t)
+""",
+}
+
+
+def cold_start() -> list[list[str]]:
+    rows = []
+    env = dict(os.environ)
+    for label, code in COLD_SNIPPETS.items():
+        samples = []
+        for _ in range(3):
+            output = subprocess.run(
+                [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+            ).stdout
+            samples.append(float(output.strip().splitlines()[-1]))
+        rows.append([label, fmt_time(float(np.median(samples)))])
+    with tempfile.TemporaryDirectory() as cache:
+        env_empty = dict(env, NUMBA_CACHE_DIR=cache)
+        output = subprocess.run(
+            [sys.executable, "-c", COLD_SNIPPETS[list(COLD_SNIPPETS)[2]]],
+            capture_output=True,
+            text=True,
+            env=env_empty,
+            check=True,
+        ).stdout
+        rows.append(["first compiled sweep, empty numba cache (compiles)", fmt_time(float(output))])
+    return rows
+
+
+# ------------------------------------------------------------------- models
+def toy_models() -> dict[str, tuple[object, TabularMDP, float]]:
+    """name -> (builder, model, median build time)."""
+    out = {}
+    for name, make in [
+        ("FrozenLake 4x4", lambda: gym.make("FrozenLake-v1", map_name="4x4")),
+        ("FrozenLake 8x8", lambda: gym.make("FrozenLake-v1", map_name="8x8")),
+        ("Taxi-v4", lambda: gym.make("Taxi-v4")),
+        ("CliffWalking-v1", lambda: gym.make("CliffWalking-v1")),
+    ]:
+        env = make()
+        seconds, mdp = timed(lambda env=env: TabularMDP.from_env(env))
+        out[name] = (env, mdp, seconds)
+    return out
+
+
+def array_models(quick: bool) -> dict[str, tuple[dict, TabularMDP, float]]:
+    sizes = [10**3, 10**4, 10**5] + ([] if quick else [10**6])
+    out = {}
+    for n_states in sizes:
+        arrays = garnet(n_states)
+        seconds, mdp = timed(lambda arrays=arrays: TabularMDP.from_outcomes(**arrays))
+        out[f"Garnet 10^{len(str(n_states)) - 1}"] = (arrays, mdp, seconds)
+    side = 300 if quick else 1000
+    arrays = slippery_grid(side)
+    seconds, mdp = timed(lambda: TabularMDP.from_outcomes(**arrays))
+    out[f"grid {side}x{side}"] = (arrays, mdp, seconds)
+    return out
+
+
+# ------------------------------------------------------------------ accuracy
+def reference(mdp: TabularMDP, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
+    """``V_ref`` (policy iteration), ``Q^{V_ref}``, and its certified distance to V*."""
+    V = policy_iteration(mdp, gamma).V
+    Q = _q(mdp, V, gamma)
+    residual = float(np.abs(Q.max(axis=1) - V).max())
+    return V, Q, residual / (1.0 - gamma)
+
+
+def accuracy(V, policy, V_ref, Q_ref) -> tuple[float, int]:
+    states = np.arange(V_ref.size)
+    gap = Q_ref.max(axis=1) - Q_ref[states, policy]
+    suboptimal = int(np.count_nonzero(gap > 1e-9 * max(1.0, float(np.abs(Q_ref).max()))))
+    return float(np.abs(V - V_ref).max()), suboptimal
+
+
+# --------------------------------------------------------------------- peers
+def with_sink(mdp: TabularMDP):
+    """``(P [S*A, S+1] CSR with duplicates summed, R [S+1, A])``; state S absorbs terminations."""
+    import scipy.sparse as sp
+
+    S, A = mdp.n_states, mdp.n_actions
+    C = mdp.continuation.tocoo()
+    ends = mdp.termination_probability.reshape(-1)
+    rows = np.concatenate([C.row, np.flatnonzero(ends > 0), S * A + np.arange(A)])
+    cols = np.concatenate([C.col, np.full(np.count_nonzero(ends > 0), S), np.full(A, S)])
+    data = np.concatenate([C.data, ends[ends > 0], np.ones(A)])
+    P = sp.csr_matrix((data, (rows, cols)), shape=((S + 1) * A, S + 1))
+    P.sum_duplicates()
+    R = np.vstack([np.asarray(mdp.R), np.zeros((1, A))])
+    return P, R
+
+
+def run_mdpsolver(mdp, gamma, tol, V_ref, Q_ref):
+    import mdpsolver
+
+    P, R = with_sink(mdp)
+    start = time.perf_counter()
+    A = mdp.n_actions
+    probs = P.data.tolist()
+    cols = P.indices.tolist()
+    bounds = P.indptr.tolist()
+    tran_probs = [probs[bounds[r] : bounds[r + 1]] for r in range(P.shape[0])]
+    tran_cols = [cols[bounds[r] : bounds[r + 1]] for r in range(P.shape[0])]
+    tran_probs = [tran_probs[s * A : (s + 1) * A] for s in range(mdp.n_states + 1)]
+    tran_cols = [tran_cols[s * A : (s + 1) * A] for s in range(mdp.n_states + 1)]
+    rewards = R.tolist()
+    convert = time.perf_counter() - start
+
+    def build():
+        model = mdpsolver.model()
+        model.mdp(
+            discount=gamma, rewards=rewards, tranMatProbs=tran_probs, tranMatColumns=tran_cols
+        )
+        return model
+
+    build_time, model = timed(build, repeats=1, warmup=0)
+
+    def solve():
+        model.solve(tolerance=tol, verbose=False)
+        return model
+
+    seconds, model = timed(solve, repeats=3, warmup=0)
+    V = np.asarray(model.getValueVector())[: mdp.n_states]
+    policy = np.asarray(model.getPolicy())[: mdp.n_states]
+    error, wrong = accuracy(V, policy, V_ref, Q_ref)
+    return ("mdpsolver mpi", convert + build_time, seconds, error, wrong)
+
+
+def run_pymdptoolbox(mdp, gamma, tol, V_ref, Q_ref):
+    import mdptoolbox.mdp as toolbox
+
+    P, R = with_sink(mdp)
+    S1, A = mdp.n_states + 1, mdp.n_actions
+    per_action = [P[a::A] for a in range(A)]  # rows s*A + a -> [S+1, S+1]
+    results = []
+    for label, make in [
+        ("pymdptoolbox VI", lambda: toolbox.ValueIteration(per_action, R, gamma, epsilon=tol)),
+        ("pymdptoolbox PI", lambda: toolbox.PolicyIteration(per_action, R, gamma)),
+    ]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            build, solver = timed(make, repeats=1, warmup=0)
+
+            def solve(make=make):
+                solver = make()
+                solver.run()
+                return solver
+
+            total, solver = timed(solve, repeats=3, warmup=0)
+        V = np.asarray(solver.V)[: mdp.n_states]
+        policy = np.asarray(solver.policy)[: mdp.n_states]
+        error, wrong = accuracy(V, policy, V_ref, Q_ref)
+        results.append((label, build, max(total - build, 0.0), error, wrong))
+    assert S1 == R.shape[0]
+    return results
+
+
+def run_bettermdptools(mdp, gamma, tol, V_ref, Q_ref):
+    from bettermdptools.algorithms.planner import Planner
+
+    P = mdp.to_transitions()
+    theta = tol * (1.0 - gamma) / (2.0 * gamma)
+    planner = Planner(P)
+
+    def solve():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return planner.value_iteration_vectorized(
+                gamma=gamma, n_iters=100_000, theta=theta, dtype=np.float64
+            )
+
+    seconds, (V, _, pi) = timed(solve, repeats=3, warmup=0)
+    policy = np.array([pi[s] for s in range(mdp.n_states)])
+    error, wrong = accuracy(np.asarray(V), policy, V_ref, Q_ref)
+    return ("bettermdptools VI (vectorised)", None, seconds, error, wrong)
+
+
+def installed(module: str) -> bool:
+    try:
+        __import__(module)
+    except Exception:
+        return False
+    return True
+
+
+# ------------------------------------------------------------------ sections
+def solve_all(models, quick) -> tuple[list[list[str]], list[list[str]], dict]:
+    ours, peers, headline = [], [], {}
+    for name, (_source, mdp, _build) in models.items():
+        tol = TOL_TOY if mdp.n_states <= 500 else TOL_LARGE
+        V_ref, Q_ref, certificate = reference(mdp, GAMMA)
+        big = mdp.n_outcomes >= 10**7
+        solvers = [
+            ("VI", lambda mdp=mdp, tol=tol: value_iteration(mdp, GAMMA, tol=tol)),
+            (
+                "VI Gauss–Seidel",
+                lambda mdp=mdp, tol=tol: value_iteration(
+                    mdp, GAMMA, tol=tol, method="gauss-seidel"
+                ),
+            ),
+            ("PI", lambda mdp=mdp: policy_iteration(mdp, GAMMA)),
+            ("MPI (m=20)", lambda mdp=mdp, tol=tol: modified_policy_iteration(mdp, GAMMA, tol=tol)),
+        ]
+        for label, solve in solvers:
+            repeats = 1 if (big and label == "VI Gauss–Seidel") else 3
+            seconds, result = timed(solve, repeats=repeats, warmup=0 if repeats == 1 else 1)
+            error, wrong = accuracy(result.V, result.policy, V_ref, Q_ref)
+            ours.append(
+                [
+                    name,
+                    label,
+                    fmt_time(seconds) + ("" if repeats == 3 else " (1 run)"),
+                    str(result.iterations),
+                    f"{error:.1e}",
+                    str(wrong),
+                    f"{certificate:.0e}",
+                ]
+            )
+            headline[(name, label)] = (seconds, error, wrong)
+        for runner, module, limit in [
+            (run_mdpsolver, "mdpsolver", 10**7),
+            (run_pymdptoolbox, "mdptoolbox", 10**4),
+            (run_bettermdptools, "bettermdptools", 10**4),
+        ]:
+            if not installed(module):
+                continue
+            if mdp.n_states > limit:
+                peers.append([name, module, "not run", "", "", "", _why_not(module)])
+                continue
+            outcome = runner(mdp, GAMMA, tol, V_ref, Q_ref)
+            for label, build_time, seconds, error, wrong in (
+                outcome if isinstance(outcome, list) else [outcome]
+            ):
+                peers.append(
+                    [
+                        name,
+                        label,
+                        fmt_time(build_time),
+                        fmt_time(seconds),
+                        f"{error:.1e}",
+                        str(wrong),
+                        "",
+                    ]
+                )
+                headline[(name, label)] = (seconds, error, wrong)
+    return ours, peers, headline
+
+
+def _why_not(module: str) -> str:
+    return {
+        "mdptoolbox": "constructor grows as S·nnz (0.7 s at 10^3 states, 3.8 s at 3·10^3)",
+        "bettermdptools": "builds its arrays outcome by outcome in Python and keeps "
+        "V_track, n_iters × S floats",
+    }.get(module, "")
+
+
+def sweeps(models, bandwidth) -> list[list[str]]:
+    rows = []
+    for name, (_source, mdp, _build) in models.items():
+        if mdp.n_outcomes < 10**6:
+            continue
+        model = kernels.prepare(mdp)
+        V = np.random.default_rng(0).random(mdp.n_states)
+        out = np.empty_like(V)
+        fused, _ = timed(
+            lambda model=model, V=V, out=out: kernels.jacobi_sweep(model, V, GAMMA, out), repeats=9
+        )
+        scipy_sweep, _ = timed(
+            lambda mdp=mdp, V=V: optimality_backup(mdp, V, GAMMA, backend="numpy")
+        )
+        moved = sum(floors.sweep_bytes(mdp).values())
+        streaming = moved / bandwidth
+        gather = floors.gather_time(mdp.next_state, mdp.n_states)
+        random_floor = gather + (moved - mdp.next_state.nbytes) / bandwidth
+        for label, seconds in [
+            ("fused kernel", fused),
+            ("SciPy CSR (R + γ P V, max)", scipy_sweep),
+        ]:
+            rows.append(
+                [
+                    name,
+                    label,
+                    f"{moved / 1e6:.0f} MB",
+                    fmt_time(seconds),
+                    f"{fmt_time(streaming)} / {seconds / streaming:.2f}×",
+                    f"{fmt_time(random_floor)} / {seconds / random_floor:.2f}×",
+                ]
+            )
+    return rows
+
+
+def extraction(quick: bool) -> list[list[str]]:
+    side = 300 if quick else 1000
+    P = frozen_lake_dict(side)
+    n_outcomes = side * side * 4 * 3
+    fast, _ = timed(lambda: TabularMDP.from_transitions(P), repeats=3, warmup=0)
+
+    def naive():  # the straightforward reading: rows, flatten, one numpy.array
+        rows = [P[s][a] for s in range(len(P)) for a in range(len(P[0]))]
+        return np.array(list(itertools.chain.from_iterable(rows)), dtype=np.float64)
+
+    slow, _ = timed(naive, repeats=1, warmup=0)
+    where = f"{side * side:,} states"
+    return [
+        [where, "TabularMDP.from_transitions", fmt_time(fast), f"{fast / n_outcomes * 1e9:.0f} ns"],
+        [
+            where,
+            "naive: np.array over the tuples",
+            fmt_time(slow),
+            f"{slow / n_outcomes * 1e9:.0f} ns",
+        ],
+    ]
+
+
+def memory(arrays: dict) -> list[list[str]]:
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    mdp = TabularMDP.from_outcomes(**arrays)
+    built, peak = tracemalloc.get_traced_memory()
+    model_bytes = sum(
+        a.nbytes for a in (mdp.row_offsets, mdp.next_state, mdp.prob, mdp.reward, mdp.terminated)
+    )
+    rows = [
+        [
+            "model arrays (next_state, prob, reward, terminated, offsets)",
+            f"{model_bytes / 1e6:.0f} MB",
+        ],
+        [
+            "from_outcomes: new memory kept / peak (inputs shared, not copied)",
+            f"{(built - base) / 1e6:.0f} MB / {(peak - base) / 1e6:.0f} MB",
+        ],
+    ]
+    S, A = mdp.n_states, mdp.n_actions
+    for label, solve in [
+        ("value_iteration", lambda: value_iteration(mdp, GAMMA, tol=TOL_LARGE)),
+        ("policy_iteration", lambda: policy_iteration(mdp, GAMMA)),
+    ]:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        result = solve()
+        peak = tracemalloc.get_traced_memory()[1] - before
+        rows.append(
+            [
+                f"{label}: peak above the model (incl. its result, V and Q)",
+                f"{peak / 1e6:.0f} MB = {peak / (8 * S * A):.1f} × (S·A float64)",
+            ]
+        )
+        del result
+    tracemalloc.stop()
+    return rows
+
+
+# --------------------------------------------------------------------- main
+OUR_COLUMNS = [
+    "model",
+    "solver",
+    "time",
+    "iterations",
+    "max |V − V_ref|",
+    "suboptimal",
+    "V_ref certified within",
+]
+PEER_COLUMNS = ["model", "peer", "build", "solve", "max |V − V_ref|", "suboptimal", "note"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Garnet up to 10^5, 300x300 grid")
+    parser.add_argument("--output", default=str(HERE / "RESULTS.md"))
+    parser.add_argument(
+        "--patience", type=float, default=20.0, help="seconds to wait for idle cores per block"
+    )
+    args = parser.parse_args()
+    PATIENCE[0] = args.patience
+    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    started = time.time()
+    sections: list[str] = []
+
+    def emit(title: str, text: str) -> None:
+        block = f"## {title}\n\n{text}\n"
+        print(block, flush=True)
+        sections.append(block)
+
+    info = machine()
+    wait_quiet()
+    bandwidth = floors.read_bandwidth()
+    info["streaming read bandwidth (all cores, measured)"] = f"{bandwidth / 1e9:.1f} GB/s"
+    emit("Machine", table(["", ""], [[k, v] for k, v in info.items()]))
+    emit("Cold start (fresh interpreter each, median of 3)", table(["what", "time"], cold_start()))
+
+    toys = toy_models()
+    arrays = array_models(args.quick)
+    rows = [
+        [n, f"{m.n_states:,}", f"{m.n_outcomes:,}", "env P", fmt_time(t)]
+        for n, (_, m, t) in toys.items()
+    ]
+    rows += [
+        [n, f"{m.n_states:,}", f"{m.n_outcomes:,}", "(S, A, K) arrays", fmt_time(t)]
+        for n, (_, m, t) in arrays.items()
+    ]
+    emit(
+        "Models and build time (median of 3)",
+        table(["model", "states", "outcomes", "from", "build"], rows),
+    )
+
+    emit(
+        "One sweep against the memory floor (median of 9)",
+        "Floors: streaming = bytes / measured bandwidth; random-read = measured bare gather "
+        "of V over the model's next states + the other bytes streamed (see floors.py).\n\n"
+        + table(
+            [
+                "model",
+                "sweep",
+                "bytes",
+                "time",
+                "streaming floor / ratio",
+                "random-read floor / ratio",
+            ],
+            sweeps(arrays, bandwidth),
+        ),
+    )
+
+    ours, peers, headline = solve_all({**toys, **arrays}, args.quick)
+    emit(
+        f"Our solvers (γ = {GAMMA}; tol {TOL_TOY:g} on the toy envs, {TOL_LARGE:g} on Garnet and "
+        "the grid; median of 3 after a warm-up)",
+        table(OUR_COLUMNS, ours),
+    )
+    if peers:
+        emit(
+            "Peers, same models and tolerances (median of 3 solves; build = conversion "
+            "and constructor, once)",
+            table(PEER_COLUMNS, peers),
+        )
+    else:
+        emit("Peers", "None installed (pip install 'rl_planners[bench]').")
+
+    emit(
+        "Reading a FrozenLake-style P dict (3 outcomes per pair; median of 3, naive: 1 run)",
+        table(["P", "reader", "time", "per outcome"], extraction(args.quick)),
+    )
+    largest = [k for k in arrays if k.startswith("Garnet")][-1]
+    emit(f"Memory, {largest} (tracemalloc)", table(["what", "bytes"], memory(arrays[largest][0])))
+
+    summary = _summary(headline, largest)
+    if summary:
+        emit("Against the targets", summary)
+    load = (
+        f"Other processes kept {np.median(LOAD_SEEN) * 100:.0f}% of the cores busy (median over "
+        f"{len(LOAD_SEEN)} timed blocks; max {max(LOAD_SEEN) * 100:.0f}%)."
+        if LOAD_SEEN
+        else ""
+    )
+    header = (
+        "# Benchmark results\n\n"
+        f"Command: `{command}` (took {(time.time() - started) / 60:.0f} min; written "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}). {load} "
+        "How each number is measured: the docstring of benchmarks/run.py.\n"
+    )
+    Path(args.output).write_text(header + "\n" + "\n".join(sections))
+    print(f"wrote {args.output}")
+
+
+def _summary(headline: dict, largest: str) -> str:
+    lines = []
+    for model in ("FrozenLake 8x8", "Taxi-v4"):
+        best = min(
+            (headline[(model, s)][0], s)
+            for s in ("VI", "PI", "MPI (m=20)")
+            if (model, s) in headline
+        )
+        lines.append(f"- {model}: fastest of our solvers {fmt_time(best[0])} ({best[1]}).")
+    if (largest, "VI") in headline:
+        ours = headline[(largest, "VI")]
+        lines.append(
+            f"- {largest} value iteration: {fmt_time(ours[0])}, max |V − V_ref| {ours[1]:.1e}, "
+            f"{ours[2]} suboptimal actions."
+        )
+        peer = headline.get((largest, "mdpsolver mpi"))
+        if peer:
+            lines.append(
+                f"- mdpsolver on {largest}: {fmt_time(peer[0])}: {peer[0] / ours[0]:.1f}× ours."
+            )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
