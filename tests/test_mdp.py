@@ -490,6 +490,31 @@ def test_bad_initial_distribution(initial, patterns):
     assert_message(excinfo, *patterns)
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="a non-numeric initial_distribution lets NumPy's ValueError ('could not "
+    "convert string to float') escape instead of a ModelError naming initial_distribution",
+)
+def test_non_numeric_initial_distribution():
+    with pytest.raises(ModelError, match="initial_distribution"):
+        TabularMDP.from_transitions(small_P(), initial_distribution="abc")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="a terminated flag of None is read as True (None -> NaN -> != 0); None is "
+    "falsy in Python, so it must be read as False or rejected with a ModelError",
+)
+def test_terminated_flag_none_is_not_read_as_true():
+    P = with_row(1, 0, [(1.0, 2, 0.0, None)])
+    try:
+        mdp = TabularMDP.from_transitions(P)
+    except ModelError:
+        return
+    assert not mdp.terminated[mdp.row_offsets[2]]  # the outcome of (1, 0)
+
+
 # ------------------------------------------------------------ errors: arrays
 def valid_arrays() -> tuple[np.ndarray, np.ndarray]:
     T = np.zeros((3, 2, 3))

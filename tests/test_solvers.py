@@ -211,7 +211,7 @@ def test_figure_4_1_limit(method):
     np.testing.assert_allclose(V.reshape(4, 4), FIGURE_4_1_LIMIT, rtol=0, atol=1e-6)
 
 
-def test_figure_4_1_deterministic_policy_as_one_hot_rows():
+def test_deterministic_policy_equals_its_one_hot_rows():
     # A deterministic policy given as (S,) actions or as one-hot (S, A) rows
     # is the same policy. Moving left then up reaches state 0 from everywhere.
     policy = np.where(np.arange(16) % 4 == 0, 0, 3)  # up in column 0, else left
@@ -236,6 +236,23 @@ def test_gridworld_4x4_optimal_values_at_gamma_one(solver):
     np.testing.assert_allclose(result.V, -np.array(steps, dtype=float), rtol=0, atol=1e-6)
     assert result.converged
     assert terminates_almost_surely(mdp, result.policy)
+
+
+@pytest.mark.parametrize("gamma", [0.5, 0.9, 1.0])
+def test_terminal_states_are_worth_zero(gamma):
+    # from_arrays' terminal states absorb with reward 0: V(terminal) = 0,
+    # exactly for exact evaluation, within tol/2 for the iterative solvers.
+    # State 0: action 0 earns 1 and ends w.p. 1/2 (else stays), action 1 earns
+    # 1 and ends; V*(0) = 1 / (1 - γ/2).
+    T = np.array([[[0.5, 0.5], [0.0, 1.0]], [[0.0, 1.0], [0.0, 1.0]]])
+    R = np.array([[1.0, 1.0], [5.0, -5.0]])  # the terminal row's rewards are dropped
+    mdp = TabularMDP.from_arrays(T, R, terminal_states=[1])
+    assert policy_evaluation(mdp, np.array([0, 0]), gamma)[1] == 0.0
+    exact = policy_iteration(mdp, gamma)
+    assert exact.V[1] == 0.0
+    assert exact.V[0] == pytest.approx(1.0 / (1.0 - gamma / 2))
+    for solver in (value_iteration, modified_policy_iteration):
+        assert abs(solver(mdp, gamma, tol=1e-6).V[1]) < 0.5e-6, solver.__name__
 
 
 # ------------------------------------ S&B Example 3.5 / 3.8, Figures 3.2, 3.5
