@@ -432,17 +432,25 @@ class TabularMDP:
         if columns is None:
             _raise_malformed(rows, n_actions)
         offsets = np.concatenate(([0], np.cumsum(counts)))
-        next_state = columns[1]
-        integral = next_state == np.round(next_state)
-        if not integral.all():
-            outcome = int(np.flatnonzero(~integral)[0])
-            row = int(np.searchsorted(offsets, outcome, side="right")) - 1
-            raise ModelError(
-                f"next states must be integers; got {next_state[outcome].item()!r} at "
-                f"state {row // n_actions}, action {row % n_actions}"
-            )
-        with np.errstate(invalid="ignore"):
-            next_index = np.where(np.isfinite(next_state), next_state, -1).astype(np.int64)
+        next_state, flags = columns[1], columns[3]
+        for bad, expected, column in (
+            (next_state != np.round(next_state), "next states must be integers", next_state),
+            (
+                (next_state < 0) | (next_state >= n_states),
+                f"next states must lie in 0..{n_states - 1}",
+                next_state,
+            ),
+            ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
+        ):
+            if bad.any():
+                outcome = int(np.flatnonzero(bad)[0])
+                row = int(np.searchsorted(offsets, outcome, side="right")) - 1
+                raise ModelError(
+                    f"{expected}; got {column[outcome].item()!r} at state "
+                    f"{row // n_actions}, action {row % n_actions}, "
+                    f"outcome {outcome - offsets[row]}"
+                )
+        next_index = next_state.astype(np.int64)
         return cls(
             n_states,
             n_actions,
@@ -450,7 +458,7 @@ class TabularMDP:
             next_index,
             columns[0],
             columns[2],
-            columns[3] != 0.0,
+            flags != 0.0,
             _initial_or_uniform(initial_distribution, n_states),
         )
 
@@ -612,10 +620,10 @@ def _check_distribution(distribution: np.ndarray, n_states: int) -> None:
         )
 
 
-def _initial_or_uniform(initial: np.ndarray | None, n_states: int) -> np.ndarray:
+def _initial_or_uniform(initial: Any, n_states: int) -> Any:
     if initial is None:
         return np.full(n_states, 1.0 / n_states)
-    return np.asarray(initial, dtype=np.float64)
+    return initial  # converted and checked, with a ModelError, in TabularMDP.__post_init__
 
 
 def _terminal_mask(terminal_states: Sequence[int] | np.ndarray, n_states: int) -> np.ndarray:

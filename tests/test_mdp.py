@@ -490,22 +490,11 @@ def test_bad_initial_distribution(initial, patterns):
     assert_message(excinfo, *patterns)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="a non-numeric initial_distribution lets NumPy's ValueError ('could not "
-    "convert string to float') escape instead of a ModelError naming initial_distribution",
-)
 def test_non_numeric_initial_distribution():
     with pytest.raises(ModelError, match="initial_distribution"):
         TabularMDP.from_transitions(small_P(), initial_distribution="abc")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a terminated flag of None is read as True (None -> NaN -> != 0); None is "
-    "falsy in Python, so it must be read as False or rejected with a ModelError",
-)
 def test_terminated_flag_none_is_not_read_as_true():
     P = with_row(1, 0, [(1.0, 2, 0.0, None)])
     try:
@@ -513,6 +502,29 @@ def test_terminated_flag_none_is_not_read_as_true():
     except ModelError:
         return
     assert not mdp.terminated[mdp.row_offsets[2]]  # the outcome of (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "match"),
+    [
+        (
+            (1.0, 2, 0.0, 0.5),
+            r"terminated flags must be True or False; got 0\.5 at state 1, action 0",
+        ),
+        (
+            (1.0, 2, 0.0, float("nan")),
+            r"terminated flags must be True or False; got nan at state 1",
+        ),
+        (
+            (1.0, 1e30, 0.0, False),
+            r"next states must lie in 0\.\.2; got 1e\+30 at state 1, action 0",
+        ),
+        ((1.0, 2.5, 0.0, False), r"next states must be integers; got 2\.5 at state 1, action 0"),
+    ],
+)
+def test_outcome_fields_are_checked_before_conversion(outcome, match):
+    with pytest.raises(ModelError, match=match):
+        TabularMDP.from_transitions(with_row(1, 0, [outcome]))
 
 
 # ------------------------------------------------------------ errors: arrays
