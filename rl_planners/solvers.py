@@ -63,7 +63,7 @@ from rl_planners.bellman import (
 from rl_planners.errors import ConvergenceWarning, NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
-from rl_planners.termination import nonterminating_states, terminating_choice
+from rl_planners.termination import endless_states, nonterminating_states, terminating_choice
 from rl_planners.validation import (
     check_gamma,
     check_max_iterations,
@@ -88,7 +88,7 @@ class _StoppingRule:
     """The sup-norm or span-seminorm stop for a tolerance ``ε`` (module docstring)."""
 
     def __init__(
-        self, gamma: float, tol: float, stopping: str | None, terminates: bool = True
+        self, gamma: float, tol: float, stopping: str | None, mdp: TabularMDP | None = None
     ) -> None:
         if stopping is None:
             stopping = "span" if gamma < 1.0 else "sup"
@@ -99,7 +99,16 @@ class _StoppingRule:
                 "stopping='span' needs gamma < 1 (its bounds are γ/(1−γ) multiples); "
                 "use stopping='sup' at gamma = 1"
             )
-        self.gamma, self.stopping, self.terminates = gamma, stopping, terminates
+        self.gamma, self.stopping = gamma, stopping
+        # Without a model (policy evaluation's sup rule) nothing below is used.
+        self.terminates = True if mdp is None else _terminates(mdp)
+        # States where every action ends the episode at once: V(s) = max_a R(s, a)
+        # exactly after one sweep, so the span correction must leave them alone
+        # (a terminal state keeps V = 0).
+        self.ends_at_once = None
+        if mdp is not None:
+            ends_at_once = mdp.continuation_probability.max(axis=1) == 0.0  # [S]
+            self.ends_at_once = ends_at_once if ends_at_once.any() else None
         if gamma == 0.0:
             self.threshold = np.inf
         elif gamma == 1.0:
@@ -125,7 +134,11 @@ class _StoppingRule:
         if not (measure < self.threshold or residual <= rounding):
             return False, residual, V_next
         if self.stopping == "span" and 0.0 < self.gamma < 1.0:
-            V_next = V_next + self.gamma / (1.0 - self.gamma) * (high + low) / 2.0
+            shift = self.gamma / (1.0 - self.gamma) * (high + low) / 2.0
+            if self.ends_at_once is None:
+                V_next = V_next + shift
+            else:
+                V_next = V_next + np.where(self.ends_at_once, 0.0, shift)
         return True, residual, V_next
 
 
@@ -492,7 +505,7 @@ def value_iteration(
     gamma = check_gamma(gamma)
     tol = check_tol(tol)
     max_iterations = check_max_iterations(max_iterations)
-    rule = _StoppingRule(gamma, tol, stopping, _terminates(mdp))
+    rule = _StoppingRule(gamma, tol, stopping, mdp)
     V = np.zeros(mdp.n_states) if V0 is None else check_values(mdp, V0, "V0")
     if method not in ("jacobi", "gauss-seidel"):
         raise ValueError(f"method must be 'jacobi' or 'gauss-seidel', got {method!r}")
@@ -603,8 +616,9 @@ def policy_iteration(
     Raises
     ------
     NonTerminatingPolicyError
-        At γ = 1, if ``policy0`` does not terminate, or no policy terminates
-        from some states.
+        At γ = 1, if ``policy0`` does not terminate, if no policy terminates
+        from some states, or if never terminating earns more than any
+        terminating policy (a zero-reward loop beats negative-reward endings).
 
     References
     ----------
@@ -647,9 +661,35 @@ def policy_iteration(
     residuals, converged = _iterate(
         "policy_iteration", improve, max_iterations, callback, interruptible
     )
+    if gamma == 1.0 and converged:
+        _raise_if_never_ending_pays(mdp, V, _q(mdp, V, gamma, backend))
     return _result(
         mdp, V, gamma, policy, len(residuals), converged, residuals, start, None, backend
     )
+
+
+def _raise_if_never_ending_pays(mdp: TabularMDP, V: np.ndarray, Q: np.ndarray) -> None:
+    """At γ = 1, refuse a terminating policy that a never-ending one beats.
+
+    Policy iteration at γ = 1 stays among policies that terminate. If actions
+    as good as the policy's (``Q(s,a) ≥ V(s)``) can keep the episode going
+    forever from a state whose value is negative, the rewards along such a
+    loop add up to ``V(s) − V(s_n)``, more than ``V(s)``: never ending beats
+    every terminating policy, and the task is not episodic.
+    """
+    atol = tie_tolerance(Q)
+    endless = endless_states(mdp, Q >= V[:, None] - atol)
+    losing = np.flatnonzero(endless & (V < -atol))
+    if losing.size:
+        shown = ", ".join(map(str, losing[:10])) + (" ..." if losing.size > 10 else "")
+        raise NonTerminatingPolicyError(
+            f"at gamma = 1 never ending the episode earns more than any policy that ends "
+            f"it from {losing.size} state(s): {shown} (their best terminating value is "
+            f"negative, and a zero-sum loop of equally good actions avoids it), so the task "
+            "is not episodic and policy iteration's answer would not be optimal. Use "
+            "value_iteration, which values such loops by their rewards, or gamma < 1.",
+            losing,
+        )
 
 
 def modified_policy_iteration(
@@ -714,7 +754,7 @@ def modified_policy_iteration(
     max_iterations = check_max_iterations(max_iterations)
     if isinstance(m, bool) or not isinstance(m, int | np.integer) or m < 0:
         raise ValueError(f"m (partial evaluation sweeps) must be an int >= 0, got {m!r}")
-    rule = _StoppingRule(gamma, tol, stopping, _terminates(mdp))
+    rule = _StoppingRule(gamma, tol, stopping, mdp)
     if V0 is not None:
         V = check_values(mdp, V0, "V0")
     elif gamma < 1.0:

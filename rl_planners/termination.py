@@ -31,7 +31,7 @@ from scipy.sparse import csgraph
 
 from rl_planners.mdp import TabularMDP
 
-__all__ = ["nonterminating_states", "terminating_choice"]
+__all__ = ["endless_states", "nonterminating_states", "terminating_choice"]
 
 
 def _reversed_graph(mdp: TabularMDP, used: np.ndarray, sink_states: np.ndarray | None = None):
@@ -149,3 +149,33 @@ def terminating_choice(mdp: TabularMDP, allowed: np.ndarray) -> tuple[np.ndarray
     good = safe & progress
     policy = np.where(good.any(axis=1), np.argmax(good, axis=1), np.argmax(allowed, axis=1))
     return policy.astype(np.int64), region & good.any(axis=1)
+
+
+def endless_states(mdp: TabularMDP, allowed: np.ndarray) -> np.ndarray:
+    """States from which the allowed actions can keep the episode going forever.
+
+    The largest set ``Y`` such that every state of ``Y`` has an allowed action
+    that never terminates and never leaves ``Y`` (a greatest fixpoint: start
+    from the states with such an action, drop those whose every such action
+    may leave the set, repeat).
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    allowed : numpy.ndarray
+        ``[S, A]`` bool mask of the actions that may be chosen.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``[S]`` bool.
+    """
+    n_states, n_actions = mdp.n_states, mdp.n_actions
+    never_ends = allowed & (mdp.termination_probability == 0.0)  # [S, A]
+    endless = never_ends.any(axis=1)
+    while True:
+        leaves = (mdp.continuation @ (~endless).astype(np.float64)).reshape(n_states, n_actions)
+        stays = (never_ends & (leaves == 0.0)).any(axis=1) & endless
+        if np.array_equal(stays, endless):
+            return endless
+        endless = stays

@@ -674,3 +674,29 @@ def test_any_policy_array_gives_a_value_or_a_value_error(policy, gamma, method):
     assert V.shape == (4,)
     assert V.dtype == np.float64
     assert np.all(np.isfinite(V))
+
+
+# ------------------------------------------------- values that must be exact
+@pytest.mark.parametrize("solver", [value_iteration, modified_policy_iteration])
+def test_terminal_states_keep_value_zero_under_the_span_correction(solver):
+    # from_arrays documents V(terminal) = 0 (Sutton & Barto's convention). The
+    # span rule's midpoint shifts V by a constant; a state whose every action
+    # ends the episode at once must not be shifted.
+    mdp = TabularMDP.from_arrays([[[1.0, 0.0]], [[0.0, 1.0]]], [[1.0], [0.0]], terminal_states=[1])
+    result = solver(mdp, 0.5, tol=1e-6)
+    assert result.V[1] == 0.0
+    assert abs(result.V[0] - 2.0) < 1e-6 / 2  # V(0) = 1 / (1 − 0.5)
+
+
+def test_policy_iteration_refuses_gamma_one_when_never_ending_pays():
+    # Waiting (action 0) loops forever with reward 0; walking right (action 1)
+    # costs 1 a step until the episode ends past state 4. Never ending is
+    # worth 0 > −(5 − s), which no terminating policy reaches: the task is
+    # not episodic, and policy iteration, which keeps to terminating
+    # policies, must say so rather than return −5..−1 as optimal.
+    P = {s: {0: [(1.0, s, 0.0, False)], 1: [(1.0, min(s + 1, 4), -1.0, s == 4)]} for s in range(5)}
+    mdp = TabularMDP.from_transitions(P)
+    with pytest.raises(NonTerminatingPolicyError, match=r"5 state\(s\): 0, 1, 2, 3, 4") as error:
+        policy_iteration(mdp, 1.0)
+    np.testing.assert_array_equal(error.value.states, np.arange(5))
+    np.testing.assert_array_equal(value_iteration(mdp, 1.0).V, np.zeros(5))
