@@ -25,7 +25,8 @@ from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 
 import envs  # noqa: F401  (registers the rl_planners/ ids)
 from rl_planners import TabularMDP, policy_iteration, value_iteration
-from rl_planners.cli import main, tabular_envs
+from rl_planners.cli import main
+from rl_planners.commands import tabular_envs
 from rl_planners.evaluation import expected_return
 
 REPO = Path(__file__).resolve().parents[1]
@@ -381,7 +382,7 @@ def test_iteration_cap_warns_in_one_line(capsys):
 
 
 def test_ctrl_c_in_the_solver_keeps_the_last_iterate(capsys, monkeypatch):
-    from rl_planners import cli
+    from rl_planners import commands
     from rl_planners.progress import SolveProgress
 
     class InterruptAtThree(SolveProgress):
@@ -390,7 +391,7 @@ def test_ctrl_c_in_the_solver_keeps_the_last_iterate(capsys, monkeypatch):
             if iteration == 3:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "SolveProgress", InterruptAtThree)
+    monkeypatch.setattr(commands, "SolveProgress", InterruptAtThree)
     code, out, err = run_main(capsys, "solve", "FrozenLake-v1", "--gamma", "1")
     assert code == 130
     assert "NOT converged (interrupted) after 3 iterations" in out
@@ -404,12 +405,12 @@ def test_ctrl_c_in_the_solver_keeps_the_last_iterate(capsys, monkeypatch):
 
 
 def test_ctrl_c_outside_the_solver_is_one_line(capsys, monkeypatch):
-    from rl_planners import cli
+    from rl_planners import commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "make_env", interrupted)
+    monkeypatch.setattr(commands, "make_env", interrupted)
     code, out, err = run_main(capsys, "solve", "FrozenLake-v1")
     assert code == 130
     assert out == ""
@@ -417,14 +418,14 @@ def test_ctrl_c_outside_the_solver_is_one_line(capsys, monkeypatch):
 
 
 def test_policy_in_ascii_where_arrows_cannot_be_printed(monkeypatch):
-    from rl_planners import cli
+    from rl_planners import cli, commands
 
     class AsciiStream(io.StringIO):
         encoding = "ascii"
 
     stream = AsciiStream()
     args = cli.build_parser().parse_args(["solve", "FrozenLake-v1", "--gamma", "1"])
-    assert cli.run_solve(args, out=stream) == 0
+    assert commands.run_solve(args, out=stream) == 0
     policy = section(stream.getvalue(), "policy (greedy action")
     assert policy[0].split() == ["<", "^", "^", "^"]
     assert stream.getvalue().isascii()
@@ -493,7 +494,7 @@ def test_plot_without_matplotlib_says_what_to_install(capsys, monkeypatch):
 
 @pytest.mark.parametrize(("flags", "verbose"), [([], True), (["--quiet"], False)])
 def test_quiet_turns_the_progress_bar_off(capsys, monkeypatch, flags, verbose):
-    from rl_planners import cli
+    from rl_planners import commands
     from rl_planners.progress import SolveProgress
 
     made = []
@@ -503,7 +504,7 @@ def test_quiet_turns_the_progress_bar_off(capsys, monkeypatch, flags, verbose):
             super().__init__(*args, **kwargs)
             made.append(kwargs["verbose"])
 
-    monkeypatch.setattr(cli, "SolveProgress", Recorder)
+    monkeypatch.setattr(commands, "SolveProgress", Recorder)
     code, _, _ = run_main(capsys, "solve", "FrozenLake-v1", *flags)
     assert code == 0
     assert made == [verbose]
