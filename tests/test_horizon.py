@@ -1,9 +1,9 @@
 """Tests of rl_planners.horizon: backward induction and finite-horizon policy values.
 
 Every reference is computed independently of the code under test: by hand
-(closed forms in the comments), or by dense NumPy recursions written here on
-arrays built straight from the outcome lists, never from ``mdp.continuation``
-or ``mdp.R``.
+(closed forms in the comments), or by the dense NumPy recursions of
+``independent.py`` on arrays built straight from the outcome lists, never from
+``mdp.continuation`` or ``mdp.R``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,12 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from independent import (
+    dense_backward_induction,
+    dense_finite_horizon_value,
+    dense_model,
+    dense_value_iteration,
+)
 from reference_values import FROZEN_LAKE_4X4_PRINTED_ATOL, FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
@@ -22,58 +28,6 @@ from rl_planners.horizon import (
     finite_horizon_policy_value,
 )
 from rl_planners.mdp import TabularMDP
-
-# ------------------------------------------------------------ dense references
-
-
-def dense_model(P):
-    """Dense ``T[s, a, s']`` (non-terminating outcomes only) and ``R[s, a]`` from ``P``.
-
-    ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` as Gymnasium's
-    toy_text envs and the random models of ``strategies`` hold it.
-    """
-    n_states, n_actions = len(P), len(P[0])
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, terminated in P[s][a]:
-                R[s, a] += p * r
-                if not terminated:
-                    T[s, a, s_next] += p  # += : FrozenLake lists wall bumps twice
-    return T, R
-
-
-def dense_backward_induction(T, R, horizon, gamma, terminal=None):
-    """V_t = max_a [R + γ T V_{t+1}], V_H = terminal: [H + 1, S] values, [H, S, A] Q."""
-    n_states = R.shape[0]
-    V = np.zeros((horizon + 1, n_states))
-    Q = np.zeros((horizon, *R.shape))
-    if terminal is not None:
-        V[horizon] = terminal
-    for t in reversed(range(horizon)):
-        Q[t] = R + gamma * np.einsum("sat,t->sa", T, V[t + 1])
-        V[t] = Q[t].max(axis=1)
-    return V, Q
-
-
-def dense_value_iteration(T, R, gamma, sweeps=2_000):
-    """V* by plain dense value iteration (γ ≤ 0.9: γ^2000 underflows to 0)."""
-    V = np.zeros(R.shape[0])
-    for _ in range(sweeps):
-        V = (R + gamma * np.einsum("sat,t->sa", T, V)).max(axis=1)
-    return V
-
-
-def dense_policy_value(T, R, policy, horizon, gamma):
-    """H-step value of a stationary stochastic policy π [S, A]: V_t = R_π + γ T_π V_{t+1}."""
-    R_pi = (policy * R).sum(axis=1)
-    T_pi = np.einsum("sa,sat->st", policy, T)
-    V = np.zeros(R.shape[0])
-    for _ in range(horizon):
-        V = R_pi + gamma * T_pi @ V
-    return V
-
 
 # ------------------------------------------------------ hand-solvable models
 
@@ -223,8 +177,12 @@ def test_policy_values(model, horizon, gamma, data):
     V_pi = finite_horizon_policy_value(mdp, pi, horizon, gamma)
     V_det = finite_horizon_policy_value(mdp, actions, horizon, gamma)
     one_hot = np.eye(A)[actions]
-    np.testing.assert_allclose(V_pi, dense_policy_value(T, R, pi, horizon, gamma), atol=1e-11)
-    np.testing.assert_allclose(V_det, dense_policy_value(T, R, one_hot, horizon, gamma), atol=1e-11)
+    np.testing.assert_allclose(
+        V_pi, dense_finite_horizon_value(T, R, pi, horizon, gamma), atol=1e-11
+    )
+    np.testing.assert_allclose(
+        V_det, dense_finite_horizon_value(T, R, one_hot, horizon, gamma), atol=1e-11
+    )
     # Time-dependent policies whose rows are all equal are the stationary ones.
     np.testing.assert_allclose(
         finite_horizon_policy_value(mdp, np.tile(pi, (horizon, 1, 1)), horizon, gamma),

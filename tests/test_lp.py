@@ -2,8 +2,9 @@
 
 References are computed independently of the code under test: by hand, by
 enumerating every deterministic policy of a tiny model and solving its
-Bellman expectation equation densely, by a dense policy iteration written
-here, or taken from the literature (with the source beside the number).
+Bellman expectation equation densely, by the dense policy iteration of
+``independent.py``, or taken from the literature (with the source beside the
+number).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from independent import dense_model, dense_policy_iteration, dense_policy_value
 from scipy.optimize import OptimizeResult
 from strategies import random_mdps
 
@@ -25,30 +27,6 @@ from rl_planners.result import PlanningResult
 from rl_planners.solvers import policy_iteration
 
 
-def dense_model(P):
-    """Dense ``T[s, a, s']`` (non-terminating outcomes only) and ``R[s, a]`` from ``P``.
-
-    ``P[s][a] = [(prob, next_state, reward, terminated), ...]`` as Gymnasium's
-    toy_text envs and the random models of ``strategies`` hold it.
-    """
-    n_states, n_actions = len(P), len(P[0])
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, terminated in P[s][a]:
-                R[s, a] += p * r
-                if not terminated:
-                    T[s, a, s_next] += p
-    return T, R
-
-
-def dense_policy_value(T, R, actions, gamma):
-    """V^π = (I − γ T_π)^-1 R_π for a deterministic policy, by a dense solve."""
-    states = np.arange(R.shape[0])
-    return np.linalg.solve(np.eye(R.shape[0]) - gamma * T[states, actions], R[states, actions])
-
-
 def optimum_by_enumeration(T, R, gamma):
     """V* = max over all A^S deterministic policies of V^π, state by state."""
     n_states, n_actions = R.shape
@@ -57,19 +35,6 @@ def optimum_by_enumeration(T, R, gamma):
         for actions in itertools.product(range(n_actions), repeat=n_states)
     ]
     return np.max(values, axis=0)
-
-
-def dense_policy_iteration(T, R, gamma):
-    """Howard's policy iteration, dense; switches only on strict improvement."""
-    states = np.arange(R.shape[0])
-    actions = np.zeros(R.shape[0], dtype=int)
-    while True:
-        V = dense_policy_value(T, R, actions, gamma)
-        Q = R + gamma * np.einsum("sat,t->sa", T, V)
-        better = Q.max(axis=1) > Q[states, actions] + 1e-12 * max(1.0, np.abs(Q).max())
-        if not better.any():
-            return V
-        actions = np.where(better, Q.argmax(axis=1), actions)
 
 
 # ---------------------------------------------------------------- by hand
