@@ -1,7 +1,7 @@
 """Tests of rl_planners.mdp: the TabularMDP constructors, derived arrays and validation.
 
-References are computed here from the outcome lists themselves (``P[s][a]``),
-never from the arrays under test.
+References are computed from the outcome lists themselves (``P[s][a]``, here
+and in ``independent.dense_model``), never from the arrays under test.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from independent import dense_model
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import ModelError, TabularMDP
@@ -52,20 +53,6 @@ def small_P() -> dict:
             1: [(0.25, 1, -2.0, False), (0.75, 2, 3.0, True)],
         },
     }
-
-
-def dense_reference(P) -> tuple[np.ndarray, np.ndarray]:
-    """``(continuation (S*A, S), R (S, A))`` accumulated outcome by outcome."""
-    n_states, n_actions = len(P), len(P[0])
-    continuation = np.zeros((n_states * n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, done in P[s][a]:
-                R[s, a] += p * r
-                if not done:
-                    continuation[s * n_actions + a, int(s_next)] += p
-    return continuation, R
 
 
 def assert_message(excinfo: pytest.ExceptionInfo, *patterns: str) -> None:
@@ -170,7 +157,8 @@ def test_from_env_reads_spaces_and_initial_distribution(env_id, kwargs):
 def test_continuation_and_reward_honour_terminated_and_sum_duplicates(env_id, kwargs):
     env = gym.make(env_id, **kwargs)
     mdp = TabularMDP.from_env(env)
-    continuation, R = dense_reference(env.unwrapped.P)
+    T, R = dense_model(env.unwrapped.P)
+    continuation = T.reshape(-1, mdp.n_states)  # [S * A, S]
     np.testing.assert_allclose(mdp.continuation.toarray(), continuation, rtol=0, atol=1e-14)
     np.testing.assert_allclose(mdp.R, R, rtol=0, atol=1e-12)
 
@@ -720,7 +708,8 @@ def test_round_trip_property(model: RandomMDP):
 
 @given(random_mdps())
 def test_formulations_derive_the_same_continuation_and_reward(model: RandomMDP):
-    continuation, R = dense_reference(model.P)
+    T, R = dense_model(model.P)
+    continuation = T.reshape(-1, model.n_states)  # [S * A, S]
     for mdp in (model.from_transitions(), model.from_outcomes()):
         np.testing.assert_allclose(mdp.continuation.toarray(), continuation, atol=1e-14)
         np.testing.assert_allclose(mdp.R, R, atol=1e-12)

@@ -9,10 +9,11 @@
   from_outcomes, from_arrays with an absorbing terminal state);
 - at γ = 1 on episodic models (every pair terminates with positive probability).
 
-V* comes from an independent reference written here: value iteration on
-dense NumPy arrays accumulated from the dict ``P`` (no rl_planners code), then
-Howard's policy iteration with a dense linear solve to remove the
-value-iteration error.
+V* comes from the independent reference of ``independent.py``: value
+iteration on dense NumPy arrays accumulated from the dict ``P`` (no
+rl_planners code), then Howard's policy iteration with a dense linear solve to
+remove the value-iteration error (value iteration to float64 rounding alone
+at γ = 1).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from independent import dense_model, dense_optimal_values, dense_policy_value, dense_value_iteration
 from strategies import (
     DISCOUNTS,
     RandomMDP,
@@ -42,65 +44,10 @@ from rl_planners import (
 
 
 # ---------------------------------------------------------- independent reference
-def dense_model(P) -> tuple[np.ndarray, np.ndarray]:
-    """``T[s, a, s']`` (non-terminating probability, duplicates summed) and ``R[s, a]``."""
-    n_states, n_actions = len(P), len(P[0])
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, done in P[s][a]:
-                R[s, a] += p * r
-                if not done:
-                    T[s, a, s_next] += p
-    return T, R
-
-
-def reference_value_iteration(T, R, gamma, tol) -> np.ndarray:
-    """Value iteration with the textbook sup-norm stop (Puterman 1994, Thm 6.3.1).
-
-    Stops when ‖V_{k+1} − V_k‖∞ < tol (1 − γ) / (2γ), so ‖V_{k+1} − V*‖∞ < tol/2.
-    At γ = 1 (episodic models only) stops when the change is within float64
-    rounding of V.
-    """
-    V = np.zeros(T.shape[0])
-    for _ in range(1_000_000):
-        V_next = (R + gamma * T @ V).max(axis=1)
-        change = np.abs(V_next - V).max()
-        if gamma == 0.0:
-            return V_next
-        if gamma == 1.0 and change <= 1e-12 * max(1.0, np.abs(V_next).max()):
-            return V_next
-        if gamma < 1.0 and change < tol * (1.0 - gamma) / (2.0 * gamma):
-            return V_next
-        V = V_next
-    raise AssertionError("reference value iteration did not converge")
-
-
-def reference_policy_value(T, R, policy, gamma) -> np.ndarray:
-    """``(I − γ P_π)^{-1} R_π`` for a deterministic ``(S,)`` or stochastic ``(S, A)`` π."""
-    n_states = T.shape[0]
-    if policy.ndim == 1:
-        policy = np.eye(T.shape[1])[policy]
-    P_pi = np.einsum("sa,sat->st", policy, T)
-    R_pi = np.einsum("sa,sa->s", policy, R)
-    return np.linalg.solve(np.eye(n_states) - gamma * P_pi, R_pi)
-
-
 def reference_optimum(P, gamma) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(V*, T, R)``: value iteration, then Howard policy iteration to convergence."""
+    """``(V*, T, R)`` of the outcome dict ``P``, by the independent dense reference."""
     T, R = dense_model(P)
-    V = reference_value_iteration(T, R, gamma, tol=1e-6)
-    policy = np.argmax(R + gamma * T @ V, axis=1)
-    states = np.arange(T.shape[0])
-    for _ in range(1_000):
-        V = reference_policy_value(T, R, policy, gamma)
-        Q = R + gamma * T @ V
-        better = Q.max(axis=1) > Q[states, policy] + 1e-12 * max(1.0, np.abs(Q).max())
-        if not better.any():
-            return V, T, R
-        policy = np.where(better, np.argmax(Q, axis=1), policy)
-    raise AssertionError("reference policy iteration did not converge")
+    return dense_optimal_values(T, R, gamma), T, R
 
 
 def slack(V_star: np.ndarray) -> float:
@@ -118,7 +65,7 @@ def test_value_iteration_meets_its_guarantee(model: RandomMDP, gamma, tol):
     result = value_iteration(model.from_transitions(), gamma, tol=tol)
     assert result.converged
     assert np.abs(result.V - V_star).max() < tol / 2 + slack(V_star)
-    V_pi = reference_policy_value(T, R, result.policy, gamma)
+    V_pi = dense_policy_value(T, R, result.policy, gamma)
     assert np.all(V_pi >= V_star - tol - slack(V_star))
 
 
@@ -127,7 +74,7 @@ def test_independent_value_iteration_cross_check(model: RandomMDP, gamma):
     # Two value iterations, both within tol/2 of V*: within tol of each other.
     tol = 1e-6
     T, R = dense_model(model.P)
-    V_reference = reference_value_iteration(T, R, gamma, tol)
+    V_reference = dense_value_iteration(T, R, gamma, tol=tol)
     V = value_iteration(model.from_transitions(), gamma, tol=tol).V
     assert np.abs(V - V_reference).max() < tol + slack(V_reference)
 
@@ -138,7 +85,7 @@ def test_policy_iteration_is_exact(model: RandomMDP, gamma):
     result = policy_iteration(model.from_transitions(), gamma)
     assert result.converged
     np.testing.assert_allclose(result.V, V_star, rtol=0, atol=slack(V_star))
-    V_pi = reference_policy_value(T, R, result.policy, gamma)
+    V_pi = dense_policy_value(T, R, result.policy, gamma)
     np.testing.assert_allclose(V_pi, V_star, rtol=0, atol=slack(V_star))
 
 
@@ -148,7 +95,7 @@ def test_modified_policy_iteration_meets_its_guarantee(model: RandomMDP, gamma, 
     result = modified_policy_iteration(model.from_transitions(), gamma, m=m, tol=tol)
     assert result.converged
     assert np.abs(result.V - V_star).max() < tol / 2 + slack(V_star)
-    V_pi = reference_policy_value(T, R, result.policy, gamma)
+    V_pi = dense_policy_value(T, R, result.policy, gamma)
     assert np.all(V_pi >= V_star - tol - slack(V_star))
 
 
@@ -204,7 +151,7 @@ def test_exact_and_iterative_evaluation_agree(model: RandomMDP, gamma, data):
         "deterministic": data.draw(deterministic_policies(S, A), label="deterministic policy"),
     }
     for kind, policy in policies.items():
-        reference = reference_policy_value(T, R, policy, gamma)
+        reference = dense_policy_value(T, R, policy, gamma)
         exact = policy_evaluation(mdp, policy, gamma, method="exact")
         iterative = policy_evaluation(mdp, policy, gamma, method="iterative")
         assert exact.dtype == iterative.dtype == np.float64
@@ -220,7 +167,7 @@ def test_evaluation_over_equivalent_formulations(model: RandomMDP, gamma, data):
     S, A = model.n_states, model.n_actions
     pi = data.draw(stochastic_policies(S, A), label="stochastic policy")
     T, R = dense_model(model.P)
-    reference = reference_policy_value(T, R, pi, gamma)
+    reference = dense_policy_value(T, R, pi, gamma)
     for name, mdp in model.formulations().items():
         # the absorbing terminal state of the from_arrays formulation: any row
         pi_full = np.vstack([pi, np.full((mdp.n_states - S, A), 1.0 / A)])
@@ -251,7 +198,7 @@ def test_episodic_evaluation_at_gamma_one(model: RandomMDP, data):
     S, A = model.n_states, model.n_actions
     pi = data.draw(stochastic_policies(S, A), label="stochastic policy")
     T, R = dense_model(model.P)
-    reference = reference_policy_value(T, R, pi, 1.0)
+    reference = dense_policy_value(T, R, pi, 1.0)
     mdp = model.from_transitions()
     np.testing.assert_allclose(
         policy_evaluation(mdp, pi, 1.0), reference, rtol=0, atol=slack(reference)
