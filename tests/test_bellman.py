@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from independent import dense_model, dense_termination_probability
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import TabularMDP, policy_improvement, q_from_v
@@ -52,24 +53,9 @@ def q_reference(P, V, gamma) -> np.ndarray:
 
 
 def terminates_almost_surely(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
-    """``[S]`` bool: whether the deterministic policy ends the episode w.p. 1 from s.
-
-    The probability h(s) of ever terminating solves h = t_π + P_π h (least
-    solution); iterate from h = 0 over the outcome lists until it settles.
-    """
-    P = mdp.to_transitions()
-    h = np.zeros(mdp.n_states)
-    for _ in range(100_000):
-        h_next = np.array(
-            [
-                sum(p * (1.0 if done else h[s_next]) for p, s_next, _, done in P[s][policy[s]])
-                for s in range(mdp.n_states)
-            ]
-        )
-        if np.max(np.abs(h_next - h)) < 1e-15:
-            break
-        h = h_next
-    return h_next > 1.0 - 1e-9
+    """``[S]`` bool: whether the deterministic policy ends the episode w.p. 1 from s."""
+    T, _ = dense_model(mdp.to_transitions())
+    return dense_termination_probability(T, policy) > 1.0 - 1e-9
 
 
 # ------------------------------------------------------------------- q_from_v

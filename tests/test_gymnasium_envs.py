@@ -1,9 +1,9 @@
 """Solving Gymnasium's own toy_text environments, read through their wrappers.
 
-Every value is checked against an independent dense NumPy solver written here
-over ``env.unwrapped.P`` (honouring each outcome's ``terminated`` flag), and
-against published or closed-form numbers where they exist
-(``reference_values.py`` holds the published ones with their sources):
+Every value is checked against the independent dense NumPy solver of
+``independent.py`` over ``env.unwrapped.P`` (honouring each outcome's
+``terminated`` flag), and against published or closed-form numbers where they
+exist (``reference_values.py`` holds the published ones with their sources):
 
 - FrozenLake-v1 (4x4, slippery), γ = 1: the V* table quoted in tutorials;
 - CliffWalking-v1, γ = 1: -13 from the start (Sutton & Barto, Example 6.6);
@@ -21,8 +21,12 @@ from collections import deque
 import gymnasium as gym
 import numpy as np
 import pytest
-import scipy.sparse as sp
-import scipy.sparse.linalg as spla
+from independent import (
+    dense_model,
+    dense_optimal_values,
+    dense_policy_value,
+    dense_termination_probability,
+)
 from reference_values import (
     CLIFF_WALKING_OPTIMAL_RETURN,
     CLIFF_WALKING_START_STATE,
@@ -64,76 +68,18 @@ def model(name: str) -> TabularMDP:
 # ------------------------------------------------------- the dense reference
 @functools.cache
 def dense(name: str, honour_terminated: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """``T[s, a, s']`` and ``R[s, a]`` from ``env.unwrapped.P``, duplicates summed.
+    """``T[s, a, s']`` and ``R[s, a]`` from ``env.unwrapped.P`` (``independent.dense_model``).
 
     With ``honour_terminated=False`` this is the popular converter that ignores
     the flag (every outcome continues), for comparison.
     """
-    P = make(name).unwrapped.P
-    n_states, n_actions = len(P), len(P[0])
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, done in P[s][a]:
-                R[s, a] += p * r
-                if not (done and honour_terminated):
-                    T[s, a, int(s_next)] += p
-    return T, R
-
-
-def dense_policy_value(T, R, policy, gamma) -> np.ndarray:
-    """Solve ``(I − γ P_π) V = R_π`` (stored sparse: Taxi's 500 x 500 is mostly zeros)."""
-    states = np.arange(T.shape[0])
-    system = sp.csc_matrix(np.eye(T.shape[0]) - gamma * T[states, policy])
-    return np.atleast_1d(spla.spsolve(system, R[states, policy]))
+    return dense_model(make(name).unwrapped.P, honour_terminated=honour_terminated)
 
 
 @functools.cache
 def reference_optimum(name: str, gamma: float, honour_terminated: bool = True) -> np.ndarray:
-    """V*, independently of rl_planners.
-
-    γ < 1: Howard's policy iteration with exact linear solves, from the policy
-    greedy after 200 value-iteration sweeps, so V* is exact to rounding. γ = 1: the
-    greedy policy may tie with actions that never terminate (a singular
-    system), so dense value iteration from 0 is run until it stops changing.
-    """
-    T, R = dense(name, honour_terminated)
-    states = np.arange(T.shape[0])
-    if gamma == 1.0:
-        V = np.zeros(T.shape[0])
-        for _ in range(1_000_000):
-            V_next = (R + T @ V).max(axis=1)
-            if np.abs(V_next - V).max() <= 1e-13 * max(1.0, np.abs(V_next).max()):
-                return V_next
-            V = V_next
-        raise AssertionError("reference value iteration did not settle")
-    V = np.zeros(T.shape[0])
-    for _ in range(200):  # a good first policy for Howard's iteration
-        V = (R + gamma * T @ V).max(axis=1)
-    policy = np.argmax(R + gamma * T @ V, axis=1)
-    for _ in range(10_000):
-        V = dense_policy_value(T, R, policy, gamma)
-        Q = R + gamma * T @ V
-        better = Q.max(axis=1) > Q[states, policy] + 1e-12 * max(1.0, np.abs(Q).max())
-        if not better.any():
-            return V
-        policy = np.where(better, np.argmax(Q, axis=1), policy)
-    raise AssertionError("reference policy iteration did not converge")
-
-
-def termination_probability(T, policy) -> np.ndarray:
-    """``[S]`` probability of ever terminating under a deterministic policy."""
-    states = np.arange(T.shape[0])
-    P_pi = T[states, policy]
-    ends = 1.0 - P_pi.sum(axis=1)
-    h = np.zeros(T.shape[0])
-    for _ in range(1_000_000):
-        h_next = ends + P_pi @ h
-        if np.abs(h_next - h).max() < 1e-15:
-            return h_next
-        h = h_next
-    return h
+    """V*, independently of rl_planners (``independent.dense_optimal_values``)."""
+    return dense_optimal_values(*dense(name, honour_terminated), gamma)
 
 
 # ------------------------------------------------- solvers vs the reference
@@ -153,7 +99,7 @@ def test_solver_matches_the_dense_reference(name, gamma, solver):
     # the policy is optimal (tol-optimal), and at γ = 1 terminates everywhere
     T, R = dense(name)
     if gamma == 1.0:
-        h = termination_probability(T, result.policy)
+        h = dense_termination_probability(T, result.policy)
         assert np.all(h > 1.0 - 1e-9), np.flatnonzero(h <= 1.0 - 1e-9)
     V_pi = dense_policy_value(T, R, result.policy, gamma)
     assert np.all(V_pi >= V_star - 1e-8 * scale - 2 * atol)
@@ -169,8 +115,7 @@ def test_policy_evaluation_matches_the_dense_reference(name):
         V = policy_evaluation(mdp, policy, 0.95, method=method)
         np.testing.assert_allclose(V, reference, rtol=0, atol=1e-8, err_msg=method)
     uniform = np.full((mdp.n_states, mdp.n_actions), 1.0 / mdp.n_actions)
-    P_pi, R_pi = T.mean(axis=1), R.mean(axis=1)
-    reference = np.linalg.solve(np.eye(mdp.n_states) - 0.95 * P_pi, R_pi)
+    reference = dense_policy_value(T, R, uniform, 0.95)
     np.testing.assert_allclose(policy_evaluation(mdp, uniform, 0.95), reference, atol=1e-8)
 
 

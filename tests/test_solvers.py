@@ -1,8 +1,8 @@
 """Tests of rl_planners.solvers against Sutton & Barto's worked examples and the contract.
 
 The S&B models are built here with ``TabularMDP.from_arrays``; their published
-values live in ``reference_values.py``. Other references are computed in this
-module with plain dense NumPy sweeps, independent of the library.
+values live in ``reference_values.py``. Other references come from the plain
+dense NumPy sweeps of ``independent.py``, independent of the library.
 """
 
 from __future__ import annotations
@@ -18,6 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from independent import (
+    dense_finite_horizon_value,
+    dense_model,
+    dense_optimal_values,
+    dense_policy_value,
+    dense_q_values,
+    dense_sweeps,
+    dense_termination_probability,
+)
 from reference_values import (
     FIGURE_3_2_V_RANDOM,
     FIGURE_3_5_V_STAR,
@@ -120,65 +129,11 @@ def stay_or_advance(length: int = 5) -> TabularMDP:
     return TabularMDP.from_transitions(P)
 
 
-# ------------------------------------------------------- independent helpers
-def dense(mdp_P) -> tuple[np.ndarray, np.ndarray]:
-    """``(T_cont (S, A, S), R (S, A))`` accumulated from the outcome lists."""
-    n_states, n_actions = len(mdp_P), len(mdp_P[0])
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, done in mdp_P[s][a]:
-                R[s, a] += p * r
-                if not done:
-                    T[s, a, s_next] += p
-    return T, R
-
-
-def sweeps(T, R, gamma, k, V0=None) -> tuple[np.ndarray, list[float]]:
-    """k synchronous value-iteration sweeps, and the sup-norm change of each."""
-    V = np.zeros(T.shape[0]) if V0 is None else np.array(V0, dtype=float)
-    changes = []
-    for _ in range(k):
-        V_next = (R + gamma * T @ V).max(axis=1)
-        changes.append(float(np.abs(V_next - V).max()))
-        V = V_next
-    return V, changes
-
-
-def optimal_values(T, R, gamma) -> np.ndarray:
-    """V* by value iteration to float64 precision (small models only)."""
-    V = np.zeros(T.shape[0])
-    for _ in range(1_000_000):
-        V_next = (R + gamma * T @ V).max(axis=1)
-        if np.abs(V_next - V).max() <= 1e-14 * max(1.0, np.abs(V_next).max()):
-            return V_next
-        V = V_next
-    raise AssertionError("reference value iteration did not settle")
-
-
-def exact_policy_value(T, R, policy, gamma) -> np.ndarray:
-    """Solve (I - γ P_π) V = R_π densely; fails loudly if the system is singular."""
-    states = np.arange(T.shape[0])
-    return np.linalg.solve(np.eye(T.shape[0]) - gamma * T[states, policy], R[states, policy])
-
-
+# ------------------------------------------------------------------ helpers
 def terminates_almost_surely(mdp: TabularMDP, policy: np.ndarray) -> bool:
-    """Whether a deterministic policy ends the episode w.p. 1 from every state.
-
-    Iterates the probability of ever terminating, h = t_π + P_π h, from h = 0.
-    """
-    T, _ = dense(mdp.to_transitions())
-    states = np.arange(mdp.n_states)
-    P_pi = T[states, policy]
-    t_pi = 1.0 - P_pi.sum(axis=1)
-    h = np.zeros(mdp.n_states)
-    for _ in range(1_000_000):
-        h_next = t_pi + P_pi @ h
-        if np.abs(h_next - h).max() < 1e-15:
-            break
-        h = h_next
-    return bool(np.all(h_next > 1.0 - 1e-9))
+    """Whether a deterministic policy ends the episode w.p. 1 from every state."""
+    T, _ = dense_model(mdp.to_transitions())
+    return bool(np.all(dense_termination_probability(T, policy) > 1.0 - 1e-9))
 
 
 def assert_message(excinfo: pytest.ExceptionInfo, *patterns: str) -> None:
@@ -198,10 +153,8 @@ def test_figure_4_1_iterates(k):
         V = policy_evaluation(mdp, RANDOM_POLICY_4X4, 1.0, method="iterative", max_iterations=k)
     np.testing.assert_allclose(V.reshape(4, 4), FIGURE_4_1_ITERATES[k], rtol=0, atol=PRINTED_ATOL)
     # and exactly the k-th synchronous sweep T_π^k 0
-    T, R = dense(mdp.to_transitions())
-    V_k = np.zeros(16)
-    for _ in range(k):
-        V_k = (R + T @ V_k).mean(axis=1)
+    T, R = dense_model(mdp.to_transitions())
+    V_k = dense_finite_horizon_value(T, R, RANDOM_POLICY_4X4, k, 1.0)
     np.testing.assert_allclose(V, V_k, rtol=0, atol=1e-12)
 
 
@@ -281,11 +234,11 @@ def test_tol_guarantee_on_the_5x5_gridworld(solver, tol):
     # ‖V − V*‖∞ < tol/2 and the greedy policy is tol-optimal (the docstrings).
     mdp, T, R = gridworld_5x5()
     gamma = GRIDWORLD_5X5_GAMMA
-    V_star = optimal_values(T, R, gamma)
+    V_star = dense_optimal_values(T, R, gamma)
     result = solver(mdp, gamma, tol=tol)
     slack = 1e-12 * np.abs(V_star).max()
     assert np.abs(result.V - V_star).max() < tol / 2 + slack
-    V_pi = exact_policy_value(T, R, result.policy, gamma)
+    V_pi = dense_policy_value(T, R, result.policy, gamma)
     assert np.all(V_pi >= V_star - tol - slack)
 
 
@@ -376,8 +329,8 @@ def test_policy_iteration_default_start_converges_at_gamma_one(env_id):
     mdp = TabularMDP.from_env(gym.make(env_id))
     result = policy_iteration(mdp, 1.0)
     assert result.converged
-    T, R = dense(mdp.to_transitions())
-    np.testing.assert_allclose(result.V, optimal_values(T, R, 1.0), rtol=1e-9, atol=1e-9)
+    T, R = dense_model(mdp.to_transitions())
+    np.testing.assert_allclose(result.V, dense_optimal_values(T, R, 1.0), rtol=1e-9, atol=1e-9)
 
 
 # ------------------------------------------------------- iteration caps, warnings
@@ -386,7 +339,7 @@ def test_value_iteration_capped_at_k_returns_the_kth_sweep(k):
     mdp, T, R = gridworld_5x5()
     with pytest.warns(ConvergenceWarning, match="max_iterations"):
         result = value_iteration(mdp, 0.9, max_iterations=k)
-    V_k, changes = sweeps(T, R, 0.9, k)
+    V_k, changes = dense_sweeps(T, R, 0.9, k)
     np.testing.assert_allclose(result.V, V_k, rtol=0, atol=1e-12)
     assert result.iterations == k
     assert result.converged is False
@@ -398,15 +351,15 @@ def test_value_iteration_capped_from_V0():
     V0 = np.linspace(-3.0, 7.0, 25)
     with pytest.warns(ConvergenceWarning):
         result = value_iteration(mdp, 0.9, max_iterations=3, V0=V0)
-    np.testing.assert_allclose(result.V, sweeps(T, R, 0.9, 3, V0)[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.V, dense_sweeps(T, R, 0.9, 3, V0)[0], rtol=0, atol=1e-12)
 
 
 def test_value_iteration_capped_at_gamma_one():
     mdp = gambler()
-    T, R = dense(mdp.to_transitions())
+    T, R = dense_model(mdp.to_transitions())
     with pytest.warns(ConvergenceWarning):
         result = value_iteration(mdp, 1.0, max_iterations=4)
-    np.testing.assert_allclose(result.V, sweeps(T, R, 1.0, 4)[0], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(result.V, dense_sweeps(T, R, 1.0, 4)[0], rtol=0, atol=1e-12)
     assert (result.iterations, result.converged) == (4, False)
 
 
@@ -449,8 +402,8 @@ def test_policy_iteration_keeps_tied_actions():
     # In A (1) and B (3) all actions tie exactly. Start from an optimal policy
     # that picks the last action there: no strict improvement, so no change.
     mdp, T, R = gridworld_5x5()
-    V_star = optimal_values(T, R, 0.9)
-    policy0 = np.argmax(R + 0.9 * T @ V_star, axis=1)
+    V_star = dense_optimal_values(T, R, 0.9)
+    policy0 = np.argmax(dense_q_values(T, R, V_star, 0.9), axis=1)
     policy0[1], policy0[3] = 3, 2
     result = policy_iteration(mdp, 0.9, policy0=policy0)
     assert result.converged
@@ -475,7 +428,7 @@ def test_policy_iteration_changes_only_improvable_states():
 def test_modified_policy_iteration_for_any_m(m):
     mdp, T, R = gridworld_5x5()
     result = modified_policy_iteration(mdp, 0.9, m=m, tol=1e-6)
-    assert np.abs(result.V - optimal_values(T, R, 0.9)).max() < 0.5e-6
+    assert np.abs(result.V - dense_optimal_values(T, R, 0.9)).max() < 0.5e-6
 
 
 # ------------------------------------------------------------- γ = 0
