@@ -2,10 +2,10 @@
 
 Two kinds of check:
 
-- exact figures against references computed here, independently of the code
-  under test: dense NumPy recursions and linear solves on arrays built
-  straight from the env's own outcome lists ``env.unwrapped.P`` and its
-  ``initial_state_distrib``;
+- exact figures against references computed independently of the code under
+  test: the dense NumPy recursions and linear solves of ``independent.py`` on
+  arrays built straight from the env's own outcome lists ``env.unwrapped.P``,
+  weighted by its ``initial_state_distrib``;
 - Monte Carlo means against those exact figures: with a fixed seed, the
   sampled mean return must lie within 4 standard errors of the exact expected
   return within the env's time limit (a wrong horizon, discount or initial
@@ -25,6 +25,12 @@ from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from hypothesis import given
 from hypothesis import strategies as st
+from independent import (
+    dense_finite_horizon_value,
+    dense_model,
+    dense_policy_model,
+    dense_policy_value,
+)
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
 from rl_planners.agents import (
@@ -62,42 +68,28 @@ def planned(env_id: str, agent_class: type) -> ValueIterationAgent:
 
 
 # ------------------------------------------------------------ dense references
-def dense_chain(P, policy):
-    """``T_π[s, s']`` (non-terminating outcomes only) and ``R_π[s]`` from the outcome lists."""
-    n_states = len(P)
-    T = np.zeros((n_states, n_states))
-    R = np.zeros(n_states)
-    for s in range(n_states):
-        for p, s_next, r, terminated in P[s][int(policy[s])]:
-            R[s] += p * r
-            if not terminated:
-                T[s, s_next] += p
-    return T, R
-
-
-def dense_return_within(env, policy, horizon, gamma=1.0, chain=None):
+def dense_return_within(env, policy, horizon, gamma=1.0, model=None):
     """``μ₀ · V_0`` with ``V_H = 0``, ``V_t = R_π + γ T_π V_{t+1}``."""
     base = env.unwrapped
-    T, R = dense_chain(base.P, policy) if chain is None else chain
-    V = np.zeros(len(R))
-    for _ in range(horizon):
-        V = R + gamma * T @ V
+    T, R = dense_model(base.P) if model is None else model
+    V = dense_finite_horizon_value(T, R, policy, horizon, gamma)
     return float(base.initial_state_distrib @ V)
 
 
-def dense_return_unlimited(env, policy, gamma=1.0, chain=None):
+def dense_return_unlimited(env, policy, gamma=1.0, model=None):
     """``μ₀ · V`` with ``(I − γ T_π) V = R_π`` over the states reachable from ``μ₀``."""
     base = env.unwrapped
-    T, R = dense_chain(base.P, policy) if chain is None else chain
+    T, R = dense_model(base.P) if model is None else model
+    T_pi, _ = dense_policy_model(T, R, policy)
     mu = np.asarray(base.initial_state_distrib, dtype=np.float64)
     reach = mu > 0
     while True:
-        grown = reach | ((reach.astype(np.float64) @ T) > 0)
+        grown = reach | ((reach.astype(np.float64) @ T_pi) > 0)
         if np.array_equal(grown, reach):
             break
         reach = grown
     idx = np.flatnonzero(reach)
-    V = np.linalg.solve(np.eye(idx.size) - gamma * T[np.ix_(idx, idx)], R[idx])
+    V = dense_policy_value(T[idx][:, :, idx], R[idx], policy[idx], gamma)  # the closed chain
     return float(mu[idx] @ V)
 
 
@@ -133,19 +125,19 @@ def test_exact_figures_match_dense_computations(env_id, agent_class):
     agent = planned(env_id, agent_class)
     limit = env.spec.max_episode_steps
     horizon = DEFAULT_MAX_STEPS if limit is None else limit
-    chain = dense_chain(env.unwrapped.P, agent.policy)
-    within = dense_return_within(env, agent.policy, horizon, chain=chain)
-    unlimited = dense_return_unlimited(env, agent.policy, chain=chain)
+    model = dense_model(env.unwrapped.P)
+    within = dense_return_within(env, agent.policy, horizon, model=model)
+    unlimited = dense_return_unlimited(env, agent.policy, model=model)
     result = agent.evaluate(env, n_episodes=2, seed=0)
     assert result.horizon == horizon
     assert result.expected_return == pytest.approx(within, rel=1e-9, abs=1e-9)
     assert result.expected_return_unlimited == pytest.approx(unlimited, rel=1e-9, abs=1e-9)
     assert agent.expected_return(gamma=1.0) == pytest.approx(unlimited, rel=1e-9, abs=1e-9)
-    discounted = dense_return_unlimited(env, agent.policy, gamma=0.99, chain=chain)
+    discounted = dense_return_unlimited(env, agent.policy, gamma=0.99, model=model)
     assert agent.expected_return() == pytest.approx(discounted, rel=1e-9, abs=1e-9)
     if limit is not None:
         assert agent.expected_return_within_limit() == pytest.approx(within, rel=1e-9, abs=1e-9)
-        discounted_within = dense_return_within(env, agent.policy, limit, 0.99, chain)
+        discounted_within = dense_return_within(env, agent.policy, limit, 0.99, model)
         assert agent.expected_return_within_limit(gamma=0.99) == pytest.approx(
             discounted_within, rel=1e-9, abs=1e-9
         )
@@ -153,7 +145,7 @@ def test_exact_figures_match_dense_computations(env_id, agent_class):
         with pytest.raises(ValueError, match=r"has no time limit.*pass horizon="):
             agent.expected_return_within_limit()
         assert agent.expected_return_within_limit(13) == pytest.approx(
-            dense_return_within(env, agent.policy, 13, chain=chain)
+            dense_return_within(env, agent.policy, 13, model=model)
         )
 
 
@@ -468,18 +460,7 @@ def test_expected_return_within_a_horizon_matches_a_dense_recursion(data, mdp, h
     stochastic = data.draw(st.booleans())
     draw_policy = stochastic_policies if stochastic else deterministic_policies
     policy = data.draw(draw_policy(mdp.n_states, mdp.n_actions))
-    pi = policy if stochastic else np.eye(mdp.n_actions)[policy]  # [S, A]
-    T = np.zeros((mdp.n_states, mdp.n_states))
-    R = np.zeros(mdp.n_states)
-    for s in range(mdp.n_states):
-        for a in range(mdp.n_actions):
-            for p, s_next, r, terminated in mdp.P[s][a]:
-                R[s] += pi[s, a] * p * r
-                if not terminated:
-                    T[s, s_next] += pi[s, a] * p
-    V = np.zeros(mdp.n_states)
-    for _ in range(horizon):
-        V = R + gamma * T @ V
+    V = dense_finite_horizon_value(*dense_model(mdp.P), policy, horizon, gamma)
     model = mdp.from_transitions()
     reference = float(model.initial_distribution @ V)
     assert expected_return(model, policy, gamma, horizon=horizon) == pytest.approx(
@@ -491,14 +472,7 @@ def test_expected_return_within_a_horizon_matches_a_dense_recursion(data, mdp, h
 def test_the_unlimited_return_solves_the_undiscounted_bellman_equation(data, mdp):
     # Episodic draws terminate from every pair, so (I - T_pi) V = R_pi is nonsingular.
     policy = data.draw(deterministic_policies(mdp.n_states, mdp.n_actions))
-    T = np.zeros((mdp.n_states, mdp.n_states))
-    R = np.zeros(mdp.n_states)
-    for s in range(mdp.n_states):
-        for p, s_next, r, terminated in mdp.P[s][int(policy[s])]:
-            R[s] += p * r
-            if not terminated:
-                T[s, s_next] += p
-    V = np.linalg.solve(np.eye(mdp.n_states) - T, R)
+    V = dense_policy_value(*dense_model(mdp.P), policy, 1.0)
     model = mdp.from_transitions()
     assert expected_return(model, policy) == pytest.approx(
         float(model.initial_distribution @ V), rel=1e-9, abs=1e-9

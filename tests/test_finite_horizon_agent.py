@@ -1,8 +1,9 @@
 """Tests of rl_planners.finite_horizon_agent: optimal within the env's time limit.
 
-Reference figures are computed here, independently of the code under test,
-by dense NumPy backward induction on arrays built straight from the env's
-outcome lists ``env.unwrapped.P`` and its ``initial_state_distrib``. They
+Reference figures are computed independently of the code under test, by the
+dense NumPy backward induction of ``independent.py`` on arrays built straight
+from the env's outcome lists ``env.unwrapped.P`` and its
+``initial_state_distrib``. They
 are also compared with the optima Gymnasium's registry quotes in comments
 (``gymnasium/envs/__init__.py``: FrozenLake-v1 ``max_episode_steps=100,
 reward_threshold=0.70  # optimum = 0.74``; FrozenLake8x8-v1
@@ -22,6 +23,7 @@ import numpy as np
 import pytest
 from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
+from independent import dense_backward_induction, dense_finite_horizon_value, dense_model
 
 from rl_planners.agents import (
     ModifiedPolicyIterationAgent,
@@ -53,39 +55,24 @@ def planned(env_id: str, agent_class: type = FiniteHorizonAgent):
 
 # ------------------------------------------------------------ dense references
 @cache
-def dense_model(env_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``T[s, a, s']`` (non-terminating outcomes), ``R[s, a]`` and ``μ₀`` from ``P``."""
+def env_model(env_id: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``T[s, a, s']``, ``R[s, a]`` (``independent.dense_model``) and ``μ₀`` of the env."""
     base = gym.make(env_id).unwrapped
-    n_states, n_actions = base.observation_space.n, base.action_space.n
-    T = np.zeros((n_states, n_actions, n_states))
-    R = np.zeros((n_states, n_actions))
-    for s in range(n_states):
-        for a in range(n_actions):
-            for p, s_next, r, terminated in base.P[s][a]:
-                R[s, a] += p * r
-                if not terminated:
-                    T[s, a, s_next] += p
+    T, R = dense_model(base.P)
     return T, R, np.asarray(base.initial_state_distrib, dtype=np.float64)
 
 
 def dense_optimum(env_id: str, horizon: int) -> float:
     """``μ₀ · V_0`` with ``V_H = 0``, ``V_t = max_a (R + T V_{t+1})``."""
-    T, R, mu = dense_model(env_id)
-    V = np.zeros(R.shape[0])
-    for _ in range(horizon):
-        V = (R + T @ V).max(axis=1)
-    return float(mu @ V)
+    T, R, mu = env_model(env_id)
+    V, _ = dense_backward_induction(T, R, horizon, 1.0)
+    return float(mu @ V[0])
 
 
 def dense_policy_value(env_id: str, policy: np.ndarray, horizon: int) -> float:
     """``μ₀ · V^π_0`` for a stationary ``[S]`` or time-dependent ``[H, S]`` policy."""
-    T, R, mu = dense_model(env_id)
-    states = np.arange(R.shape[0])
-    V = np.zeros(R.shape[0])
-    for t in range(horizon - 1, -1, -1):
-        pi = policy if policy.ndim == 1 else policy[t]
-        V = R[states, pi] + T[states, pi] @ V
-    return float(mu @ V)
+    T, R, mu = env_model(env_id)
+    return float(mu @ dense_finite_horizon_value(T, R, policy, horizon, 1.0))
 
 
 def assert_within_noise(result) -> None:
