@@ -29,6 +29,7 @@ from envs_reference import (
     JACKS_V_STAR_UPPER_LABEL,
 )
 from gymnasium.utils.env_checker import check_env
+from independent import dense_model, dense_value_iteration
 
 import envs  # noqa: F401  (registers the ids)
 from envs import JacksCarRentalEnv
@@ -118,23 +119,6 @@ def book_model(
     return T, R
 
 
-def dense(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
-    """``T[s, a, s']`` of the outcomes that continue (terminating ones have no future) and ``R``."""
-    S, A = mdp.n_states, mdp.n_actions
-    T = np.zeros((S * A, S))
-    np.add.at(T, (mdp.outcome_row, mdp.next_state), np.where(mdp.terminated, 0.0, mdp.prob))
-    return T.reshape(S, A, S), np.asarray(mdp.R)
-
-
-def reference_v_star(T: np.ndarray, R: np.ndarray, gamma: float) -> np.ndarray:
-    V = np.zeros(T.shape[0])
-    while True:
-        V_next = (R + gamma * T @ V).max(axis=1)
-        if np.abs(V_next - V).max() < 1e-11:
-            return V_next
-        V = V_next
-
-
 def moves(policy: np.ndarray, max_cars: int = 20, max_move: int = 5) -> np.ndarray:
     """``[n1, n2]`` the cars a policy really moves (actions clipped to the cars available)."""
     n1, n2 = np.divmod(np.arange((max_cars + 1) ** 2), max_cars + 1)
@@ -148,7 +132,7 @@ def book() -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def book_v_star(book) -> np.ndarray:
-    return reference_v_star(*book, JACKS_GAMMA)
+    return dense_value_iteration(*book, JACKS_GAMMA)
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +162,7 @@ def truncated_solution(truncated_env):
 
 def test_the_model_is_the_books(env, book) -> None:
     T_ref, R_ref = book
-    T, R = dense(env.mdp)
+    T, R = dense_model(env.P)
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-11)
     assert not env.mdp.terminated.any()
@@ -196,7 +180,7 @@ OTHER_OPTIONS = {
 
 
 def test_other_parameters_reach_the_model() -> None:
-    T, R = dense(JacksCarRentalEnv(**OTHER_OPTIONS).mdp)
+    T, R = dense_model(JacksCarRentalEnv(**OTHER_OPTIONS).P)
     T_ref, R_ref = book_model(**OTHER_OPTIONS)
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-12)
@@ -204,7 +188,7 @@ def test_other_parameters_reach_the_model() -> None:
 
 @pytest.mark.parametrize("bound", [1, 4, 7, 11])  # below, at and beyond max_cars + 1 = 7
 def test_other_parameters_with_a_poisson_upper_bound(bound) -> None:
-    T, R = dense(JacksCarRentalEnv(**OTHER_OPTIONS, poisson_upper_bound=bound).mdp)
+    T, R = dense_model(JacksCarRentalEnv(**OTHER_OPTIONS, poisson_upper_bound=bound).P)
     T_ref, R_ref = book_model(**OTHER_OPTIONS, poisson_terms=bound)
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-12)
@@ -236,7 +220,7 @@ def test_poisson_upper_bound_is_the_truncated_model_of_the_reproduction(
     truncated_env, truncated_book
 ) -> None:
     T_ref, R_ref = truncated_book
-    T, R = dense(truncated_env.mdp)
+    T, R = dense_model(truncated_env.P)
     np.testing.assert_allclose(T, T_ref, atol=1e-14)
     np.testing.assert_allclose(R, R_ref, atol=1e-11)
     # The dropped mass is one terminating outcome per pair: the same in every row,
@@ -256,7 +240,7 @@ def test_poisson_upper_bound_is_the_truncated_model_of_the_reproduction(
 def test_truncated_values_miss_both_labels_of_figure_4_2(
     truncated_solution, truncated_book, solution
 ) -> None:
-    V_ref = reference_v_star(*truncated_book, JACKS_GAMMA)
+    V_ref = dense_value_iteration(*truncated_book, JACKS_GAMMA)
     np.testing.assert_allclose(truncated_solution.V, V_ref, atol=1e-6)
     V = truncated_solution.V
     assert (V.min(), V.max()) == pytest.approx(JACKS_TRUNCATED_V_STAR_RANGE, abs=0.01)
@@ -286,11 +270,13 @@ def test_the_authors_uncapped_mornings_give_the_same_optimum(book_v_star) -> Non
     The optimal values agree: moving cars into a full location never pays.
     """
     uncapped = book_model(**DEFAULTS, cap_after_move=False)
-    np.testing.assert_allclose(reference_v_star(*uncapped, JACKS_GAMMA), book_v_star, atol=1e-6)
+    np.testing.assert_allclose(
+        dense_value_iteration(*uncapped, JACKS_GAMMA), book_v_star, atol=1e-6
+    )
 
 
 def test_moves_are_clipped_to_the_cars_available(env) -> None:
-    T, R = dense(env.mdp)
+    T, R = dense_model(env.P)
     state = 2 * 21 + 7  # 2 cars at the first location, 7 at the second
     # Actions +2..+5 all move 2 cars; -5 moves 5 back.
     for a in (7, 8, 9, 10):

@@ -17,6 +17,7 @@ from envs_reference import (
     greedy,
     value_iteration,
 )
+from independent import dense_model
 
 import envs  # noqa: F401  (registers the ids)
 from envs import ForestManagementEnv
@@ -24,13 +25,14 @@ from rl_planners import TabularMDP, policy_iteration
 from rl_planners import value_iteration as solve
 
 
-def dense(mdp: TabularMDP) -> tuple[np.ndarray, np.ndarray]:
-    """``(P (A, S, S), R (S, A))`` as pymdptoolbox lays them out."""
-    S, A = mdp.n_states, mdp.n_actions
-    P = np.zeros((A, S, S))
-    rows = mdp.outcome_row
-    np.add.at(P, (rows % A, rows // A, mdp.next_state), mdp.prob)
-    return P, np.asarray(mdp.R)
+def mdptoolbox_arrays(P) -> tuple[np.ndarray, np.ndarray]:
+    """``(P (A, S, S), R (S, A))`` of the outcome dict, as pymdptoolbox lays them out.
+
+    The forest never terminates, so ``independent.dense_model``'s ``T`` holds
+    every outcome.
+    """
+    T, R = dense_model(P)
+    return T.transpose(1, 0, 2), R
 
 
 def mdptoolbox_forest(S: int, r1: float, r2: float, p: float) -> tuple[np.ndarray, np.ndarray]:
@@ -49,7 +51,7 @@ def mdptoolbox_forest(S: int, r1: float, r2: float, p: float) -> tuple[np.ndarra
 
 def test_the_default_model_is_the_documented_one() -> None:
     env = gym.make("rl_planners/ForestManagement-v0").unwrapped
-    P, R = dense(env.mdp)
+    P, R = mdptoolbox_arrays(env.P)
     np.testing.assert_allclose(P, FOREST_P, atol=1e-15)
     np.testing.assert_allclose(R, FOREST_R, atol=1e-15)
     assert not env.mdp.terminated.any()
@@ -58,7 +60,7 @@ def test_the_default_model_is_the_documented_one() -> None:
 
 @pytest.mark.parametrize(("S", "r1", "r2", "p"), [(2, 4, 2, 0.1), (5, 3, 7, 0.3), (7, 1, 0.5, 0.0)])
 def test_other_parameters_give_the_documented_model(S, r1, r2, p) -> None:
-    P, R = dense(ForestManagementEnv(n_states=S, r1=r1, r2=r2, p=p).mdp)
+    P, R = mdptoolbox_arrays(ForestManagementEnv(n_states=S, r1=r1, r2=r2, p=p).P)
     P_ref, R_ref = mdptoolbox_forest(S, r1, r2, p)
     np.testing.assert_allclose(P, P_ref, atol=1e-15)
     np.testing.assert_allclose(R, R_ref, atol=1e-15)
