@@ -7,7 +7,9 @@ within ``PRINTED_ATOL`` of it (``-1.75`` is printed as ``-1.7``).
 
 Values that nobody publishes for the current Gymnasium versions (Taxi-v4,
 CliffWalkingSlippery-v1, FrozenLake8x8-v1 without a time limit) are not kept
-here: the tests compute them independently from ``env.unwrapped.P``.
+here: the tests compute them independently from ``env.unwrapped.P``. The only
+computed figures kept are the FrozenLake time-limited ones pinned to 4
+decimals beside the registry's 2-decimal optima, marked "not published".
 """
 
 from __future__ import annotations
@@ -118,8 +120,38 @@ FROZEN_LAKE_4X4_V_STAR_GAMMA_1 = np.array(
     ]
 ).ravel()
 FROZEN_LAKE_4X4_PRINTED_ATOL = 5e-9 + 1e-10
+FROZEN_LAKE_4X4_V0_QUOTED = 0.8235
+"""V*(0) as the tutorials quote it, to 4 decimals."""
 
-# Not used, and why: Gymnasium's registry comments give "optimum = 0.74"
-# (FrozenLake-v1), "optimum = 0.91" (FrozenLake8x8-v1) and "optimum = 8.46"
-# (Taxi-v4). The first two are success rates within the 100/200-step time
-# limits, not infinite-horizon values; 8.46 is for the Taxi-v2 map.
+# --------------------------------------------------------------------------
+# Gymnasium FrozenLake-v1 (4x4 map, slippery), γ = 0.99, no time limit: V*
+# printed to 4 decimals in M. Morales, *Grokking Deep Reinforcement Learning*
+# (Manning, 2020), ch. 3, notebook mimoralea/gdrl
+# notebooks/chapter_03/chapter-03.ipynb, cells 42 (policy iteration) and 47
+# (value iteration). Holes and goal are 0.
+FROZEN_LAKE_4X4_V_STAR_GAMMA_0_99 = np.array(
+    [
+        [0.5420, 0.4988, 0.4707, 0.4569],
+        [0.5585, 0.0, 0.3583, 0.0],
+        [0.5918, 0.6431, 0.6152, 0.0],
+        [0.0, 0.7417, 0.8628, 0.0],
+    ]
+).ravel()
+
+# --------------------------------------------------------------------------
+# Gymnasium 1.4, gymnasium/envs/__init__.py, the comments beside the
+# registrations: FrozenLake-v1 "max_episode_steps=100, reward_threshold=0.70,
+# # optimum = 0.74" and FrozenLake8x8-v1 "max_episode_steps=200,
+# reward_threshold=0.85,  # optimum = 0.91". They are the best success rates
+# within those time limits (finite-horizon optima, γ = 1), not
+# infinite-horizon values; two decimals. (Taxi-v4's "optimum = 8.46" is not
+# used: it is for the Taxi-v2 map.)
+FROZEN_LAKE_REGISTRY_OPTIMUM = {"FrozenLake-v1": 0.74, "FrozenLake8x8-v1": 0.91}
+# Not published, pinned so that a change in the env is noticed: the same
+# optima to 4 decimals, by dense backward induction on ``env.unwrapped.P``
+# (tests/independent.py): 0.744190 and 0.913220.
+FROZEN_LAKE_TIME_LIMITED_OPTIMUM = {"FrozenLake-v1": 0.7442, "FrozenLake8x8-v1": 0.9132}
+# Not published either: the success rates within the same limits of the
+# stationary policies optimal at γ = 0.99 (the agents' default), by dense
+# policy evaluation: 0.740165 and 0.862955.
+FROZEN_LAKE_STATIONARY_WITHIN_LIMIT = {"FrozenLake-v1": 0.7402, "FrozenLake8x8-v1": 0.8630}

@@ -3,12 +3,10 @@
 Reference figures are computed independently of the code under test, by the
 dense NumPy backward induction of ``independent.py`` on arrays built straight
 from the env's outcome lists ``env.unwrapped.P`` and its
-``initial_state_distrib``. They
-are also compared with the optima Gymnasium's registry quotes in comments
-(``gymnasium/envs/__init__.py``: FrozenLake-v1 ``max_episode_steps=100,
-reward_threshold=0.70  # optimum = 0.74``; FrozenLake8x8-v1
-``max_episode_steps=200, reward_threshold=0.85  # optimum = 0.91``), which
-hold only within those time limits.
+``initial_state_distrib``. They are also compared with the optima Gymnasium's
+registry quotes in comments (0.74 for FrozenLake-v1, 0.91 for
+FrozenLake8x8-v1), which hold only within those time limits; those and the
+4-decimal figures pinned beside them live in ``reference_values.py``.
 
 Sampled figures must lie within 4 standard errors of the exact ones, with
 fixed seeds.
@@ -24,6 +22,11 @@ import pytest
 from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from independent import dense_backward_induction, dense_finite_horizon_value, dense_model
+from reference_values import (
+    FROZEN_LAKE_REGISTRY_OPTIMUM,
+    FROZEN_LAKE_STATIONARY_WITHIN_LIMIT,
+    FROZEN_LAKE_TIME_LIMITED_OPTIMUM,
+)
 
 from rl_planners.agents import (
     ModifiedPolicyIterationAgent,
@@ -37,15 +40,6 @@ from rl_planners.persistence import load_agent
 
 STATIONARY = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 Z_MAX = 4.0
-
-# Gymnasium's registry comments (see the module docstring), two decimals.
-REGISTRY_OPTIMUM = {"FrozenLake-v1": 0.74, "FrozenLake8x8-v1": 0.91}
-# The same optima to 4 decimals, by the dense backward induction below
-# (0.744190 and 0.913220): pinned so that a change in the env is noticed.
-TIME_LIMITED_OPTIMUM = {"FrozenLake-v1": 0.7442, "FrozenLake8x8-v1": 0.9132}
-# The stationary agents' (γ = 0.99, the agents' default) time-limited success
-# rates, by the dense policy evaluation below: 0.740165 and 0.862955.
-STATIONARY_WITHIN_LIMIT = {"FrozenLake-v1": 0.7402, "FrozenLake8x8-v1": 0.8630}
 
 
 @cache
@@ -90,8 +84,8 @@ def test_exact_time_limited_value_is_the_published_optimum(env_id):
     assert agent.horizon == agent.max_episode_steps == horizon
     exact = agent.expected_return_within_limit()
     assert exact == pytest.approx(dense_optimum(env_id, horizon), rel=1e-10)
-    assert round(exact, 2) == REGISTRY_OPTIMUM[env_id]
-    assert exact == pytest.approx(TIME_LIMITED_OPTIMUM[env_id], abs=5e-5)
+    assert round(exact, 2) == FROZEN_LAKE_REGISTRY_OPTIMUM[env_id]
+    assert exact == pytest.approx(FROZEN_LAKE_TIME_LIMITED_OPTIMUM[env_id], abs=5e-5)
     # The plan achieves it: its value by an independent evaluation of the
     # [H, S] policy, and the backward induction's own V_0, agree.
     assert dense_policy_value(env_id, agent.policy, horizon) == pytest.approx(exact, rel=1e-10)
@@ -110,7 +104,7 @@ def test_the_time_limited_optimum_beats_every_stationary_planner(env_id, agent_c
     # one function gives the time-limited value of stationary and time-dependent policies
     assert expected_return(stationary.mdp, stationary.policy, horizon=horizon) == within
     assert within == pytest.approx(dense_policy_value(env_id, stationary.policy, horizon))
-    assert within == pytest.approx(STATIONARY_WITHIN_LIMIT[env_id], abs=5e-5)
+    assert within == pytest.approx(FROZEN_LAKE_STATIONARY_WITHIN_LIMIT[env_id], abs=5e-5)
     optimum = planned(env_id)
     assert expected_return(optimum.mdp, optimum.policy, horizon=horizon) == pytest.approx(
         optimum.expected_return_within_limit(), rel=1e-12
@@ -174,7 +168,9 @@ def test_sampled_success_rate_on_frozenlake_agrees_with_the_exact_optimum():
     result = agent.evaluate(gym.make("FrozenLake-v1"), n_episodes=4000, seed=4)
     assert result.horizon == 100 and result.n_cut == 0
     assert_within_noise(result)
-    assert result.expected_return == pytest.approx(TIME_LIMITED_OPTIMUM["FrozenLake-v1"], abs=5e-5)
+    assert result.expected_return == pytest.approx(
+        FROZEN_LAKE_TIME_LIMITED_OPTIMUM["FrozenLake-v1"], abs=5e-5
+    )
 
 
 # ---------------------------------------------------------- the env loop: wrap
@@ -418,7 +414,9 @@ def test_a_horizon_other_than_the_time_limit_warns_and_evaluate_says_what_to_do(
     env = gym.make("FrozenLake8x8-v1")
     with pytest.warns(UserWarning, match=r"horizon=300 is longer .* optimal for 300-step"):
         longer = FiniteHorizonAgent(env, horizon=300)
-    assert longer.expected_return_within_limit() < TIME_LIMITED_OPTIMUM["FrozenLake8x8-v1"]
+    assert (
+        longer.expected_return_within_limit() < FROZEN_LAKE_TIME_LIMITED_OPTIMUM["FrozenLake8x8-v1"]
+    )
     with pytest.warns(UserWarning, match=r"horizon=50 is shorter"):
         shorter = FiniteHorizonAgent(env, horizon=50)
     with pytest.raises(

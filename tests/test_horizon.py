@@ -19,7 +19,11 @@ from independent import (
     dense_model,
     dense_value_iteration,
 )
-from reference_values import FROZEN_LAKE_4X4_PRINTED_ATOL, FROZEN_LAKE_4X4_V_STAR_GAMMA_1
+from reference_values import (
+    FROZEN_LAKE_4X4_PRINTED_ATOL,
+    FROZEN_LAKE_4X4_V_STAR_GAMMA_1,
+    FROZEN_LAKE_REGISTRY_OPTIMUM,
+)
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
 from rl_planners.horizon import (
@@ -210,13 +214,8 @@ def test_policy_values(model, horizon, gamma, data):
 
 @pytest.mark.parametrize(
     ("env_id", "published_optimum"),
-    [
-        # Gymnasium 1.4, gymnasium/envs/__init__.py, the registration comments:
-        # FrozenLake-v1 "reward_threshold=0.70,  # optimum = 0.74" (100 steps);
-        # FrozenLake8x8-v1 "reward_threshold=0.85,  # optimum = 0.91" (200 steps).
-        ("FrozenLake-v1", 0.74),
-        ("FrozenLake8x8-v1", 0.91),
-    ],
+    # Gymnasium's registration comments (reference_values), within the time limits.
+    list(FROZEN_LAKE_REGISTRY_OPTIMUM.items()),
 )
 def test_frozen_lake_optimum_within_the_time_limit(env_id, published_optimum):
     spec = gym.spec(env_id)
@@ -229,7 +228,7 @@ def test_frozen_lake_optimum_within_the_time_limit(env_id, published_optimum):
     T, R = dense_model(env.unwrapped.P)
     V_dense, _ = dense_backward_induction(T, R, horizon, gamma=1.0)
     assert success == pytest.approx(env.unwrapped.initial_state_distrib @ V_dense[0], abs=1e-12)
-    # Measured: 0.74419 (4x4, 100 steps) and 0.91322 (8x8, 200 steps).
+    # Measured: reference_values.FROZEN_LAKE_TIME_LIMITED_OPTIMUM (0.7442, 0.9132).
     assert success == pytest.approx(published_optimum, abs=0.005)
     assert success >= spec.reward_threshold
     # The time-dependent policy really earns it within the limit.

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from independent import dense_model, dense_policy_iteration, dense_policy_value
+from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_0_99
 from scipy.optimize import OptimizeResult
 from strategies import random_mdps
 
@@ -92,20 +93,9 @@ def test_lp_agrees_with_policy_iteration(model, gamma):
 
 
 def test_frozen_lake_published_values():
-    # Optimal V of FrozenLake 4x4 (slippery) at γ = 0.99, printed to 4 decimals in
-    # M. Morales, "Grokking Deep Reinforcement Learning" (Manning, 2020), ch. 3,
-    # notebook mimoralea/gdrl notebooks/chapter_03/chapter-03.ipynb, cells 42
-    # (policy iteration) and 47 (value iteration). Holes and goal are 0.
-    published = np.array(
-        [
-            [0.5420, 0.4988, 0.4707, 0.4569],
-            [0.5585, 0.0, 0.3583, 0.0],
-            [0.5918, 0.6431, 0.6152, 0.0],
-            [0.0, 0.7417, 0.8628, 0.0],
-        ]
-    ).reshape(-1)
+    # Morales' table (reference_values), printed to 4 decimals.
     result = linear_programming(TabularMDP.from_env(gym.make("FrozenLake-v1")), 0.99)
-    np.testing.assert_allclose(result.V, published, rtol=0, atol=5e-5)
+    np.testing.assert_allclose(result.V, FROZEN_LAKE_4X4_V_STAR_GAMMA_0_99, rtol=0, atol=5e-5)
 
 
 @pytest.mark.parametrize("env_id", ["FrozenLake-v1", "FrozenLake8x8-v1", "Taxi-v4"])
