@@ -11,6 +11,7 @@ from functools import cache
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_cases import AGENTS, ENV_IDS
 from gymnasium.wrappers import RecordEpisodeStatistics
 
 from rl_planners.agents import (
@@ -20,15 +21,6 @@ from rl_planners.agents import (
     ValueIterationAgent,
 )
 from rl_planners.errors import ConvergenceWarning, ModelError
-
-ENV_IDS = [
-    "FrozenLake-v1",
-    "FrozenLake8x8-v1",
-    "Taxi-v4",
-    "CliffWalking-v1",
-    "CliffWalkingSlippery-v1",
-]
-AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 
 
 @cache

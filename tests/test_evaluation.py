@@ -21,6 +21,7 @@ from functools import cache
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_cases import AGENTS, ENV_IDS
 from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from hypothesis import given
@@ -33,11 +34,7 @@ from independent import (
 )
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
-from rl_planners.agents import (
-    ModifiedPolicyIterationAgent,
-    PolicyIterationAgent,
-    ValueIterationAgent,
-)
+from rl_planners.agents import ValueIterationAgent
 from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.evaluation import (
     DEFAULT_MAX_STEPS,
@@ -49,14 +46,6 @@ from rl_planners.evaluation import (
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 
-ENV_IDS = [
-    "FrozenLake-v1",
-    "FrozenLake8x8-v1",
-    "Taxi-v4",
-    "CliffWalking-v1",
-    "CliffWalkingSlippery-v1",
-]
-AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 N_EPISODES = 400
 Z_MAX = 4.0
 

@@ -19,6 +19,7 @@ from functools import cache
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_cases import AGENTS
 from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from independent import dense_backward_induction, dense_finite_horizon_value, dense_model
@@ -28,17 +29,12 @@ from reference_values import (
     FROZEN_LAKE_TIME_LIMITED_OPTIMUM,
 )
 
-from rl_planners.agents import (
-    ModifiedPolicyIterationAgent,
-    PolicyIterationAgent,
-    ValueIterationAgent,
-)
+from rl_planners.agents import ValueIterationAgent
 from rl_planners.evaluation import expected_return
 from rl_planners.finite_horizon_agent import FiniteHorizonAgent, TimeStepTracker
 from rl_planners.horizon import FiniteHorizonResult, finite_horizon_policy_value
 from rl_planners.persistence import load_agent
 
-STATIONARY = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 Z_MAX = 4.0
 
 
@@ -96,7 +92,7 @@ def test_exact_time_limited_value_is_the_published_optimum(env_id):
 
 
 @pytest.mark.parametrize("env_id", ["FrozenLake-v1", "FrozenLake8x8-v1"])
-@pytest.mark.parametrize("agent_class", STATIONARY, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("agent_class", AGENTS, ids=lambda c: c.__name__)
 def test_the_time_limited_optimum_beats_every_stationary_planner(env_id, agent_class):
     stationary = planned(env_id, agent_class)
     horizon = stationary.max_episode_steps
