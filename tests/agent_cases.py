@@ -1,9 +1,12 @@
-"""What the agent tests run over: Gymnasium's toy_text envs and the stationary agents.
+"""What the agent tests share: the envs and agents they run over, and damaged agent files.
 
-Shared by ``test_agents``, ``test_evaluation`` and ``test_finite_horizon_agent``.
+Used by ``test_agents``, ``test_evaluation``, ``test_finite_horizon_agent`` and
+``test_persistence``.
 """
 
 from __future__ import annotations
+
+import numpy as np
 
 from rl_planners.agents import (
     ModifiedPolicyIterationAgent,
@@ -22,3 +25,21 @@ ENV_IDS = [
 
 AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 """The three stationary planning agents."""
+
+
+def rewrite_agent_file(path, **changes) -> None:
+    """Rewrite the ``.npz`` file an agent saved, array by array.
+
+    Each keyword names an array: ``None`` deletes it, a callable maps the old
+    array to the new one, anything else replaces it.
+    """
+    with np.load(path, allow_pickle=False) as data:
+        arrays = {key: data[key] for key in data.files}
+    for key, value in changes.items():
+        if value is None:
+            del arrays[key]
+        elif callable(value):
+            arrays[key] = value(arrays[key])
+        else:
+            arrays[key] = np.asarray(value)
+    np.savez(path, **arrays)

@@ -19,7 +19,7 @@ from functools import cache
 import gymnasium as gym
 import numpy as np
 import pytest
-from agent_cases import AGENTS
+from agent_cases import AGENTS, rewrite_agent_file
 from gymnasium.envs.toy_text import FrozenLakeEnv
 from gymnasium.wrappers import RecordEpisodeStatistics, TimeLimit
 from independent import dense_backward_induction, dense_finite_horizon_value, dense_model
@@ -494,16 +494,7 @@ def test_save_and_load_round_trip(tmp_path, monkeypatch, keep):
 )
 def test_load_rejects_a_damaged_finite_horizon_file(tmp_path, changes, match):
     path = planned("FrozenLake8x8-v1").save(tmp_path / "agent.npz")
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    for key, value in changes.items():
-        if value is None:
-            del arrays[key]
-        elif callable(value):
-            arrays[key] = value(arrays[key])
-        else:
-            arrays[key] = np.asarray(value)
-    np.savez(path, **arrays)
+    rewrite_agent_file(path, **changes)
     with pytest.raises(ValueError, match=match):
         load_agent(path)
 

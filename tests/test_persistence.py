@@ -8,16 +8,15 @@ from functools import cache
 import gymnasium as gym
 import numpy as np
 import pytest
+from agent_cases import AGENTS, rewrite_agent_file
 
 from rl_planners.agents import (
-    ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
     ValueIterationAgent,
 )
 from rl_planners.persistence import FORMAT_VERSION, load_agent, save_agent
 
-AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
 ENV_IDS = ["FrozenLake8x8-v1", "Taxi-v4", "CliffWalkingSlippery-v1"]
 
 
@@ -171,19 +170,6 @@ def test_load_a_missing_file_raises_file_not_found(tmp_path):
         load_agent(tmp_path / "nothing.npz")
 
 
-def _rewrite(path, **changes):
-    with np.load(path, allow_pickle=False) as data:
-        arrays = {key: data[key] for key in data.files}
-    for key, value in changes.items():
-        if value is None:
-            del arrays[key]
-        elif callable(value):
-            arrays[key] = value(arrays[key])
-        else:
-            arrays[key] = np.asarray(value)
-    np.savez(path, **arrays)
-
-
 @pytest.mark.parametrize(
     ("changes", "match"),
     [
@@ -199,7 +185,7 @@ def _rewrite(path, **changes):
 )
 def test_load_rejects_a_damaged_file(tmp_path, changes, match):
     path = ValueIterationAgent(gym.make("FrozenLake-v1")).save(tmp_path / "agent.npz")
-    _rewrite(path, **changes)
+    rewrite_agent_file(path, **changes)
     with pytest.raises(ValueError, match=match):
         load_agent(path)
 
