@@ -59,7 +59,7 @@ def dense_optimum(env_id: str, horizon: int) -> float:
     return float(mu @ V[0])
 
 
-def dense_policy_value(env_id: str, policy: np.ndarray, horizon: int) -> float:
+def dense_return_within(env_id: str, policy: np.ndarray, horizon: int) -> float:
     """``μ₀ · V^π_0`` for a stationary ``[S]`` or time-dependent ``[H, S]`` policy."""
     T, R, mu = env_model(env_id)
     return float(mu @ dense_finite_horizon_value(T, R, policy, horizon, 1.0))
@@ -84,7 +84,7 @@ def test_exact_time_limited_value_is_the_published_optimum(env_id):
     assert exact == pytest.approx(FROZEN_LAKE_TIME_LIMITED_OPTIMUM[env_id], abs=5e-5)
     # The plan achieves it: its value by an independent evaluation of the
     # [H, S] policy, and the backward induction's own V_0, agree.
-    assert dense_policy_value(env_id, agent.policy, horizon) == pytest.approx(exact, rel=1e-10)
+    assert dense_return_within(env_id, agent.policy, horizon) == pytest.approx(exact, rel=1e-10)
     mdp = agent.mdp
     assert float(mdp.initial_distribution @ agent.V[0]) == pytest.approx(exact, rel=1e-12)
     V = finite_horizon_policy_value(mdp, agent.policy, horizon)
@@ -99,7 +99,7 @@ def test_the_time_limited_optimum_beats_every_stationary_planner(env_id, agent_c
     within = stationary.expected_return_within_limit()
     # one function gives the time-limited value of stationary and time-dependent policies
     assert expected_return(stationary.mdp, stationary.policy, horizon=horizon) == within
-    assert within == pytest.approx(dense_policy_value(env_id, stationary.policy, horizon))
+    assert within == pytest.approx(dense_return_within(env_id, stationary.policy, horizon))
     assert within == pytest.approx(FROZEN_LAKE_STATIONARY_WITHIN_LIMIT[env_id], abs=5e-5)
     optimum = planned(env_id)
     assert expected_return(optimum.mdp, optimum.policy, horizon=horizon) == pytest.approx(
@@ -131,7 +131,7 @@ def test_a_discounted_plan_and_a_shorter_limit():
     optimum = planned("FrozenLake8x8-v1")
     # the first 50 steps of the plan, as evaluated within 50 steps
     assert optimum.expected_return_within_limit(50) == pytest.approx(
-        dense_policy_value("FrozenLake8x8-v1", optimum.policy[:50], 50)
+        dense_return_within("FrozenLake8x8-v1", optimum.policy[:50], 50)
     )
     with pytest.raises(ValueError, match=r"planned 200 steps .* within 201 steps is undefined"):
         optimum.expected_return_within_limit(201)
