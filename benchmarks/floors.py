@@ -27,27 +27,37 @@ from numba import prange
 __all__ = ["gather_time", "read_bandwidth", "sweep_bytes"]
 
 
+# A prange reduction with fastmath: numba splits it over the threads and LLVM
+# vectorises each thread's share (a loop-carried float sum without fastmath
+# would measure the adder's latency, not the memory).
 @numba.njit(parallel=True, cache=True, fastmath=True)
-def _read_sum(x, n_chunks):  # pragma: no cover - compiled
-    partial = np.zeros(n_chunks)
-    n = x.shape[0]
-    for chunk in prange(n_chunks):
-        acc = 0.0
-        for i in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
-            acc += x[i]
-        partial[chunk] = acc
-    return partial.sum()
+def _read_sum(x):  # pragma: no cover - compiled
+    acc = 0.0
+    for i in prange(x.shape[0]):
+        acc += x[i]
+    return acc
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True)
+@numba.njit(parallel=True, cache=True)
 def _gather_sum(index, V, n_chunks):  # pragma: no cover - compiled
+    # Scalar loads, four independent sums per thread so that many reads are in
+    # flight (no fastmath: vectorised gathers are microcoded and slow on AMD).
     partial = np.zeros(n_chunks)
     n = index.shape[0]
     for chunk in prange(n_chunks):
-        acc = 0.0
-        for j in range(chunk * n // n_chunks, (chunk + 1) * n // n_chunks):
-            acc += V[index[j]]
-        partial[chunk] = acc
+        first, last = chunk * n // n_chunks, (chunk + 1) * n // n_chunks
+        a0 = a1 = a2 = a3 = 0.0
+        j = first
+        while j + 4 <= last:
+            a0 += V[index[j]]
+            a1 += V[index[j + 1]]
+            a2 += V[index[j + 2]]
+            a3 += V[index[j + 3]]
+            j += 4
+        while j < last:
+            a0 += V[index[j]]
+            j += 1
+        partial[chunk] = a0 + a1 + a2 + a3
     return partial.sum()
 
 
@@ -64,8 +74,7 @@ def _median_time(function, repeats: int) -> float:
 def read_bandwidth(n_bytes: int = 1 << 29, repeats: int = 7) -> float:
     """Streaming read bandwidth in bytes/s over all cores (median of ``repeats``)."""
     x = np.ones(n_bytes // 8)
-    chunks = 8 * numba.get_num_threads()
-    return x.nbytes / _median_time(lambda: _read_sum(x, chunks), repeats)
+    return x.nbytes / _median_time(lambda: _read_sum(x), repeats)
 
 
 def gather_time(next_state: np.ndarray, n_states: int, repeats: int = 7) -> float:

@@ -184,17 +184,19 @@ def test_krylov_is_warm_started_and_falls_back(monkeypatch):
     exact = policy_evaluation(mdp, policy, 0.9)
     # from the answer itself no Krylov iteration is needed
     calls = []
-    monkeypatch.setattr(solvers.spla, "bicgstab", lambda *a, **k: calls.append(1))
-    V = solvers._solve_krylov(mdp, policy, 0.9, V0=exact)
-    assert calls == [] and V is not None
-    # a solver that fails sends policy evaluation to the LU factorisation
-
-    def broken(A, b, **kwargs):
-        return np.full_like(b, np.nan), 1
-
-    monkeypatch.setattr(solvers.spla, "bicgstab", broken)
-    assert solvers._solve_krylov(mdp, policy, 0.9) is None
+    monkeypatch.setattr(solvers, "_bicgstab", lambda *args: calls.append(1))
+    V, ok = solvers._solve_krylov(mdp, policy, 0.9, V0=exact)
+    assert calls == [] and ok
+    # a solver that fails sends a small model to the LU factorisation ...
+    monkeypatch.setattr(solvers, "_bicgstab", lambda apply, b, x, *rest: np.full_like(b, np.nan))
+    assert not solvers._solve_krylov(mdp, policy, 0.9)[1]
     np.testing.assert_allclose(policy_evaluation(mdp, policy, 0.9, method="krylov"), exact)
+    # ... and leaves a large one (where LU would fill in) with a warning
+    monkeypatch.setattr(solvers, "_bicgstab", lambda apply, b, x, *rest: x + 1e-6)
+    monkeypatch.setattr(solvers, "_DIRECT_SOLVE_MAX_STATES", 1)
+    with pytest.warns(UserWarning, match="BiCGSTAB did not bring the residual"):
+        V = policy_evaluation(mdp, policy, 0.9, method="krylov")
+    assert np.all(np.isfinite(V))
 
 
 def test_large_models_take_the_fast_paths(monkeypatch):
