@@ -60,9 +60,10 @@ __all__ = [
 KERNEL_MIN_OUTCOMES = 500_000
 """``backend="auto"`` uses the compiled kernels from this many outcomes on.
 
-Below it a SciPy sweep takes under a few milliseconds and a solve far less
-than importing numba and loading the compiled kernels (about 0.6 s once per
-process; see ``benchmarks/RESULTS.md``).
+Below it a SciPy sweep takes a few milliseconds at most, and a whole solve
+less than the one-off cost of the kernels in a fresh process: importing numba
+and loading them from its cache took about 0.5 s, compiling them into an
+empty cache about 2.5 s (``benchmarks/RESULTS.md``).
 """
 
 BACKENDS = ("auto", "numpy", "compiled")
