@@ -440,7 +440,8 @@ def policy_evaluation(
         ``"exact"`` solves the linear system with a sparse LU factorisation
         (dense for deterministic policies up to 128 states) up to 600 states
         and, beyond (where LU fills in on unstructured models: 155 s for a
-        10,000-state Garnet), with ``"krylov"``: BiCGSTAB run until ``‖R_π − (I − γ P_π) V‖∞ ≤ 10⁻¹² (1−γ) ‖V‖∞`` (so
+        10,000-state Garnet), with ``"krylov"``: BiCGSTAB run until
+        ``‖R_π − (I − γ P_π) V‖∞ ≤ 10⁻¹² (1−γ) ‖V‖∞`` (so
         ``‖V − V^π‖∞ ≤ 10⁻¹² ‖V‖∞``; a few units of float64 rounding at
         γ = 1), falling back to LU should it not get there (on large models:
         its best iterate, with a :class:`ConvergenceWarning`);
