@@ -58,32 +58,27 @@ def test_readme_has_two_newcomer_commands():
     assert "rl-planners play FrozenLake8x8-v1" in newcomer[0]
 
 
-@pytest.mark.parametrize("index", range(len(_blocks("python"))))
-def test_python_block_runs(index, tmp_path):
-    code = _blocks("python")[index]
-    completed = subprocess.run(
+def _run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
         [sys.executable, "-c", code],
-        cwd=tmp_path,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
         env=ENV,
     )
+
+
+@pytest.mark.parametrize("index", range(len(_blocks("python"))))
+def test_python_block_runs(index, tmp_path):
+    completed = _run_python(_blocks("python")[index], tmp_path)
     assert completed.returncode == 0, completed.stderr
 
 
 def test_finite_horizon_block_prints_the_figure_it_claims(tmp_path):
     (block,) = [b for b in _blocks("python") if "backward_induction" in b]
     claimed = re.search(r"# (\d\.\d{4})", block).group(1)
-    completed = subprocess.run(
-        [sys.executable, "-c", block],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=ENV,
-    )
-    assert completed.stdout.strip() == claimed
+    assert _run_python(block, tmp_path).stdout.strip() == claimed
 
 
 @pytest.mark.parametrize("command", _command_lines())
