@@ -192,6 +192,23 @@ class TabularMDP:
         return matrix
 
     @cached_property
+    def continuation_by_action(self) -> sp.csr_matrix:
+        """:attr:`continuation` with its rows in action-major order, ``[A*S, S]`` (CSR).
+
+        Row ``a*S + s`` is row ``s*A + a`` of :attr:`continuation`, so that
+        ``(continuation_by_action @ V).reshape(A, S)`` holds ``Σ_s' P_cont V``
+        one action per contiguous row: the maximum over actions then reads
+        memory in order (see :func:`rl_planners.bellman.optimality_backup`).
+        """
+        rows = np.arange(self.n_states * self.n_actions).reshape(self.n_states, self.n_actions)
+        return self.continuation[rows.T.reshape(-1)]
+
+    @cached_property
+    def R_by_action(self) -> np.ndarray:
+        """``[A, S]`` C-ordered copy of :attr:`R` (its transpose), for the action-major sweep."""
+        return _frozen(np.ascontiguousarray(self.R.T))
+
+    @cached_property
     def R(self) -> np.ndarray:
         """``[S, A]`` expected reward ``R(s, a) = Σ_s' P(s'|s,a) R(s,a,s')``."""
         prob, reward = self.prob, self.reward
