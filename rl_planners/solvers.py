@@ -50,6 +50,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
+from scipy.linalg import lapack
 
 from rl_planners import kernels
 from rl_planners.bellman import (
@@ -411,7 +412,11 @@ def _solve_dense(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> np.ndarra
     system = -gamma * np.bincount(cell, weights=weight, minlength=n_states * n_states)
     system = system.reshape(n_states, n_states)
     system[np.diag_indices(n_states)] += 1.0
-    return np.linalg.solve(system, mdp.R.reshape(-1)[rows])
+    # LAPACK's gesv directly: numpy.linalg.solve adds ~10 µs of checks per call.
+    _, _, V, info = lapack.dgesv(system, mdp.R.reshape(-1)[rows], overwrite_a=True)
+    if info != 0:  # singular: only at γ = 1 for a policy that never terminates
+        raise np.linalg.LinAlgError(f"I - gamma P_pi is singular (LAPACK gesv info={info})")
+    return V
 
 
 def policy_evaluation(
