@@ -443,39 +443,15 @@ class TabularMDP:
                         f"state {state} has {len(actions)}"
                     )
                 rows.extend(_row_of(actions, action, state) for action in range(n_actions))
-        counts = np.fromiter(map(len, rows), dtype=np.int64, count=len(rows))
-        outcomes = list(itertools.chain.from_iterable(rows))
-        columns = _outcome_columns(outcomes)  # prob, next_state, reward, terminated
-        if columns is None:
-            _raise_malformed(rows, n_actions)
-        offsets = np.concatenate(([0], np.cumsum(counts)))
-        next_state, flags = columns[1], columns[3]
-        for bad, expected, column in (
-            (next_state != np.round(next_state), "next states must be integers", next_state),
-            (
-                (next_state < 0) | (next_state >= n_states),
-                f"next states must lie in 0..{n_states - 1}",
-                next_state,
-            ),
-            ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
-        ):
-            if bad.any():
-                outcome = int(np.flatnonzero(bad)[0])
-                row = int(np.searchsorted(offsets, outcome, side="right")) - 1
-                raise ModelError(
-                    f"{expected}; got {column[outcome].item()!r} at state "
-                    f"{row // n_actions}, action {row % n_actions}, "
-                    f"outcome {outcome - offsets[row]}"
-                )
-        next_index = next_state.astype(np.int64)
+        offsets = _row_offsets(rows)
+        arrays = _read_outcomes(rows, int(offsets[-1]), n_states)
+        if arrays is None:  # something is off: read them all at once, to find it and name it
+            arrays = _read_outcomes_carefully(rows, offsets, n_states, n_actions)
         return cls(
             n_states,
             n_actions,
             offsets,
-            next_index,
-            columns[0],
-            columns[2],
-            flags != 0.0,
+            *arrays,
             _initial_or_uniform(initial_distribution, n_states),
         )
 
@@ -721,6 +697,97 @@ def _outcome_columns(outcomes: list) -> list[np.ndarray] | None:
         ]
     except (TypeError, ValueError, IndexError, KeyError):
         return None
+
+
+def _row_offsets(rows: list) -> np.ndarray:
+    """``[len(rows) + 1]`` int64 CSR offsets of the outcome lists ``rows``, built in place."""
+    offsets = np.fromiter(
+        itertools.chain((0,), map(len, rows)), dtype=np.int64, count=len(rows) + 1
+    )
+    return np.cumsum(offsets, out=offsets)
+
+
+_OUTCOME_BLOCK = 1 << 14
+"""Outcomes per block in :func:`_read_outcomes` (its temporaries stay in cache)."""
+
+
+def _read_outcomes(rows: list, n_outcomes: int, n_states: int) -> tuple[np.ndarray, ...] | None:
+    """``next_state, prob, reward, terminated`` of the outcomes in ``rows``, or None.
+
+    The fast road. The outcomes are taken in blocks of :data:`_OUTCOME_BLOCK`
+    (no list of all of them is made: on a big model, fresh memory is slow to
+    come by); each field is read as :func:`_outcome_columns` reads it, checked
+    at once, and stored in its final array (int64 next states, bool flags).
+    None if anything is unusual (an outcome that is not a 4-sequence of numbers,
+    a next state that is not an integer in ``0..n_states-1``, a flag that is
+    neither 0 nor 1, any exception): :func:`_read_outcomes_carefully` then reads
+    them again, and decides.
+    """
+    next_state = np.empty(n_outcomes, dtype=np.int64)
+    prob, reward = np.empty(n_outcomes), np.empty(n_outcomes)
+    terminated = np.empty(n_outcomes, dtype=np.bool_)
+    outcomes = itertools.chain.from_iterable(rows)
+    try:
+        for lo in range(0, n_outcomes, _OUTCOME_BLOCK):
+            hi = min(lo + _OUTCOME_BLOCK, n_outcomes)
+            block = list(itertools.islice(outcomes, hi - lo))
+            if sum(map(len, block)) != 4 * (hi - lo):  # with itemgetter(3): all have 4
+                return None
+            prob[lo:hi], states, reward[lo:hi], flags = (
+                np.fromiter(map(itemgetter(k), block), dtype=np.float64, count=hi - lo)
+                for k in range(4)
+            )
+            with np.errstate(invalid="ignore"):  # NaN and inf fail the checks below
+                next_state[lo:hi] = states.astype(np.int64)
+            terminated[lo:hi] = flags != 0.0
+            ok = (next_state[lo:hi] == states) & (states >= 0) & (states < n_states)
+            if not (ok & ((flags == 0.0) | (flags == 1.0))).all():
+                return None
+        if next(outcomes, _END) is not _END:  # a row that yields more than its len
+            return None
+    except Exception:  # whatever it is, the careful reading meets it again and reports it
+        return None
+    return next_state, prob, reward, terminated
+
+
+_END = object()
+"""Marks the end of an iterator in :func:`_read_outcomes`."""
+
+
+def _read_outcomes_carefully(
+    rows: list, offsets: np.ndarray, n_states: int, n_actions: int
+) -> tuple[np.ndarray, ...]:
+    """:func:`_read_outcomes` one whole column at a time, raising on the first problem.
+
+    Raises
+    ------
+    ModelError
+        Naming the state, action and outcome of the first malformed outcome, else
+        of the first bad next state, else of the first bad terminated flag.
+    """
+    outcomes = list(itertools.chain.from_iterable(rows))
+    columns = _outcome_columns(outcomes)  # prob, next_state, reward, terminated
+    if columns is None:
+        _raise_malformed(rows, n_actions)
+    next_state, flags = columns[1], columns[3]
+    for bad, expected, column in (
+        (next_state != np.round(next_state), "next states must be integers", next_state),
+        (
+            (next_state < 0) | (next_state >= n_states),
+            f"next states must lie in 0..{n_states - 1}",
+            next_state,
+        ),
+        ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
+    ):
+        if bad.any():
+            outcome = int(np.flatnonzero(bad)[0])
+            row = int(np.searchsorted(offsets, outcome, side="right")) - 1
+            raise ModelError(
+                f"{expected}; got {column[outcome].item()!r} at state "
+                f"{row // n_actions}, action {row % n_actions}, "
+                f"outcome {outcome - offsets[row]}"
+            )
+    return next_state.astype(np.int64), columns[0], columns[2], flags != 0.0
 
 
 def _raise_malformed(rows: list, n_actions: int) -> None:

@@ -23,6 +23,7 @@ from independent import dense_model
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import ModelError, TabularMDP
+from rl_planners import mdp as mdp_module
 
 GYMNASIUM_ENVS = [
     pytest.param("FrozenLake-v1", {}, id="FrozenLake-v1"),
@@ -513,6 +514,28 @@ def test_terminated_flag_none_is_not_read_as_true():
 def test_outcome_fields_are_checked_before_conversion(outcome, match):
     with pytest.raises(ModelError, match=match):
         TabularMDP.from_transitions(with_row(1, 0, [outcome]))
+
+
+@pytest.fixture
+def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Read outcomes two at a time, so that a small model spans several blocks."""
+    monkeypatch.setattr(mdp_module, "_OUTCOME_BLOCK", 2)
+
+
+def test_outcomes_read_in_blocks_are_the_outcome_lists(tiny_blocks):
+    env = gym.make("FrozenLake8x8-v1").unwrapped
+    mdp = TabularMDP.from_transitions(env.P)
+    outcomes = [o for s in range(64) for a in range(4) for o in env.P[s][a]]
+    for k, name in enumerate(("prob", "next_state", "reward", "terminated")):
+        np.testing.assert_array_equal(getattr(mdp, name), [o[k] for o in outcomes], name)
+    assert mdp.next_state.dtype == np.int64 and mdp.terminated.dtype == np.bool_
+
+
+@pytest.mark.parametrize(("P", "patterns"), BAD_TRANSITIONS)
+def test_bad_outcomes_in_a_later_block_are_named_as_before(tiny_blocks, P, patterns):
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_transitions(P)
+    assert_message(excinfo, *patterns)
 
 
 # ------------------------------------------------------------ errors: arrays
