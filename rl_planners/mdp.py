@@ -737,12 +737,10 @@ def _read_outcomes(rows: list, n_outcomes: int, n_states: int) -> tuple[np.ndarr
                 np.fromiter(map(itemgetter(k), block), dtype=np.float64, count=hi - lo)
                 for k in range(4)
             )
-            with np.errstate(invalid="ignore"):  # NaN and inf fail the checks below
-                next_state[lo:hi] = states.astype(np.int64)
-            terminated[lo:hi] = flags != 0.0
-            ok = (next_state[lo:hi] == states) & (states >= 0) & (states < n_states)
-            if not (ok & ((flags == 0.0) | (flags == 1.0))).all():
+            if any(bad.any() for bad, _, _ in _outcome_rules(states, flags, n_states)):
                 return None
+            next_state[lo:hi] = states
+            terminated[lo:hi] = flags != 0.0
         if next(outcomes, _END) is not _END:  # a row that yields more than its len
             return None
     except Exception:  # whatever it is, the careful reading meets it again and reports it
@@ -752,6 +750,26 @@ def _read_outcomes(rows: list, n_outcomes: int, n_states: int) -> tuple[np.ndarr
 
 _END = object()
 """Marks the end of an iterator in :func:`_read_outcomes`."""
+
+
+def _outcome_rules(
+    states: np.ndarray, flags: np.ndarray, n_states: int
+) -> tuple[tuple[np.ndarray, str, np.ndarray], ...]:
+    """``(bad, rule, column)`` for each rule on next states and flags read as float64.
+
+    Next states must be integers in ``0..n_states-1`` (NaN and ±inf break
+    both rules) and terminated flags 0 or 1; ``bad`` marks the outcomes that
+    break the rule.
+    """
+    return (
+        (states != np.round(states), "next states must be integers", states),
+        (
+            (states < 0) | (states >= n_states),
+            f"next states must lie in 0..{n_states - 1}",
+            states,
+        ),
+        ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
+    )
 
 
 def _read_outcomes_carefully(
@@ -770,15 +788,7 @@ def _read_outcomes_carefully(
     if columns is None:
         _raise_malformed(rows, n_actions)
     next_state, flags = columns[1], columns[3]
-    for bad, expected, column in (
-        (next_state != np.round(next_state), "next states must be integers", next_state),
-        (
-            (next_state < 0) | (next_state >= n_states),
-            f"next states must lie in 0..{n_states - 1}",
-            next_state,
-        ),
-        ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
-    ):
+    for bad, expected, column in _outcome_rules(next_state, flags, n_states):
         if bad.any():
             outcome = int(np.flatnonzero(bad)[0])
             row = int(np.searchsorted(offsets, outcome, side="right")) - 1
