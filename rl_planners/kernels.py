@@ -269,7 +269,7 @@ def policy_apply(
 # ------------------------------------------------------------------- kernels
 # Plain Python here; `_compiled` compiles them with numba, where `prange`
 # becomes numba.prange (a parallel loop) and the helpers `_row_future` and
-# `_state_backup` are compiled functions that LLVM inlines into the kernels.
+# `_state_backup` are compiled functions that numba inlines into the kernels.
 prange = range
 
 
@@ -385,8 +385,8 @@ def _compiled() -> Any:
         options = dict(cache=True, nogil=True, error_model="numpy", inline=inline)
         return numba.njit(parallel=parallel, **options)(copy)
 
-    # The helpers first, inlined at numba's level (a call per row or state, with
-    # its array arguments, tripled the sweep's time): the kernels' copies look
+    # The helpers first, inlined at numba's level rather than called once per
+    # row or state with all their array arguments: the kernels' copies look
     # them up in `scope` when compiled.
     scope["_row_future"] = jit(_row_future, inline="always")
     scope["_state_backup"] = jit(_state_backup, inline="always")
