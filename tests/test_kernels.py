@@ -110,6 +110,46 @@ def test_gauss_seidel_sweep_updates_in_state_order():
     assert stats.low == pytest.approx((swept - V).min(), abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    ("width", "padded", "expected_width"),
+    [
+        (1, False, 1),
+        (3, False, 3),
+        (kernels.MAX_UNROLLED_WIDTH, False, kernels.MAX_UNROLLED_WIDTH),
+        (kernels.MAX_UNROLLED_WIDTH + 1, False, 0),  # too wide to unroll
+        (3, True, 0),  # one row shorter: rows of any length
+    ],
+)
+def test_kernels_for_a_fixed_row_width_match_the_reference(width, padded, expected_width):
+    rng = np.random.default_rng(width)
+    shape = (30, 3, width)
+    next_state = rng.integers(0, shape[0], shape)
+    prob = rng.random(shape) + 0.1  # no zero: every row keeps its `width` outcomes
+    if padded and width > 1:
+        prob[7, 1, -1] = 0.0
+    prob /= prob.sum(axis=2, keepdims=True)
+    terminated = rng.random(shape) < 0.1
+    mdp = TabularMDP.from_outcomes(next_state, prob, rng.normal(size=shape), terminated)
+    model = kernels.prepare(mdp)
+    assert model.row_width == expected_width
+    gamma = 0.9
+    V = rng.normal(size=mdp.n_states)
+    out = np.empty_like(V)
+    kernels.jacobi_sweep(model, V, gamma, out)
+    expected = optimality_backup(mdp, V, gamma, backend="numpy")
+    np.testing.assert_allclose(out, expected, rtol=0, atol=scale(expected))
+    Q = _q(mdp, V, gamma, "numpy")
+    np.testing.assert_allclose(kernels.q_values(model, V, gamma), Q, rtol=0, atol=scale(Q))
+    policy = rng.integers(0, mdp.n_actions, mdp.n_states)
+    P_pi, R_pi = policy_model(mdp, policy)
+    expected = expectation_backup(P_pi, R_pi, V, gamma)
+    backup = kernels.policy_apply(model, policy, V, alpha=0.0, beta=1.0, g=gamma)
+    np.testing.assert_allclose(backup, expected, rtol=0, atol=scale(expected))
+    swept = V.copy()
+    kernels.gauss_seidel_sweep(model, swept, gamma)
+    assert swept[0] == pytest.approx(Q[0].max(), abs=scale(Q))  # state 0 sees the old V
+
+
 # ---------------------------------------------------------------- the solvers
 @pytest.mark.parametrize("seed", range(4))
 @pytest.mark.parametrize("gamma", [0.5, 0.9, 0.99])
