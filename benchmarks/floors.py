@@ -14,17 +14,31 @@ model that is far more than the caches hold, so a sweep cannot beat
 On the 1000 × 1000 grid next states are neighbours, so the reads of ``V``
 hit the cache and the streaming floor is the bar; on Garnet they are
 uniformly random and the random-read floor is.
+
+On a shared host the memory system's speed drifts over seconds (on this one
+the same Garnet 10^6 sweep took 32 ms for a few seconds, then 90-160 ms). So
+the benchmark does not time a sweep and its floor minutes apart: it calls
+them in turn, round after round (:func:`alternating`), and compares them
+round by round.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numba
 import numpy as np
 from numba import prange
 
-__all__ = ["gather_time", "median_time", "read_bandwidth", "sweep_bytes"]
+__all__ = [
+    "alternating",
+    "gather_call",
+    "median_time",
+    "read_bandwidth",
+    "read_call",
+    "sweep_bytes",
+]
 
 
 # A prange reduction with fastmath: numba splits it over the threads and LLVM
@@ -77,17 +91,40 @@ def median_time(function, repeats: int) -> float:
     return float(np.median(times))
 
 
+def alternating(calls: dict[str, Callable[[], object]], rounds: int) -> dict[str, np.ndarray]:
+    """Seconds of every call in each of ``rounds`` rounds, the calls made in turn.
+
+    One warm-up round first (compile or load, touch the pages). Dividing one
+    call's times by another's round by round compares them under the same
+    conditions, however the machine's speed drifts during the run.
+    """
+    for call in calls.values():
+        call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(rounds):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            times[name].append(time.perf_counter() - start)
+    return {name: np.array(seconds) for name, seconds in times.items()}
+
+
+def read_call(n_bytes: int) -> Callable[[], float]:
+    """A call that streams ``n_bytes`` (a sum over all cores of a fresh array)."""
+    x = np.ones(n_bytes // 8)
+    return lambda: _read_sum(x)
+
+
 def read_bandwidth(n_bytes: int = 1 << 29, repeats: int = 7) -> float:
     """Streaming read bandwidth in bytes/s over all cores (median of ``repeats``)."""
-    x = np.ones(n_bytes // 8)
-    return x.nbytes / median_time(lambda: _read_sum(x), repeats)
+    return n_bytes / median_time(read_call(n_bytes), repeats)
 
 
-def gather_time(next_state: np.ndarray, n_states: int, repeats: int = 7) -> float:
-    """Seconds for ``Σ_j V[next_state[j]]`` over all cores (median of ``repeats``)."""
+def gather_call(next_state: np.ndarray, n_states: int) -> Callable[[], float]:
+    """A call that computes ``Σ_j V[next_state[j]]`` over all cores, for a random ``V``."""
     V = np.random.default_rng(0).random(n_states)
     chunks = 8 * numba.get_num_threads()
-    return median_time(lambda: _gather_sum(next_state, V, chunks), repeats)
+    return lambda: _gather_sum(next_state, V, chunks)
 
 
 def sweep_bytes(mdp) -> dict[str, int]:
