@@ -2,7 +2,7 @@
 
 Run from the repository root::
 
-    python benchmarks/run.py            # the full run (about 20 minutes on 2 cores)
+    python benchmarks/run.py            # the full run (about 25 minutes on 2 cores)
     python benchmarks/run.py --quick    # Garnet up to 10^5, a 100 x 100 grid
 
 What it does, in order:
@@ -705,7 +705,9 @@ def main() -> None:
     )
     args = parser.parse_args()
     PATIENCE[0] = args.patience
-    command = "python benchmarks/run.py" + (" --quick" if args.quick else "")
+    command = "python benchmarks/run.py" + " ".join(
+        [""] + (["--quick"] if args.quick else []) + [f"--patience {args.patience:g}"]
+    )
     started = time.time()
     sections: list[str] = []
 
