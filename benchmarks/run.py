@@ -36,7 +36,8 @@ What it does, in order:
    - mdpsolver (C++): its default modified policy iteration, ``tolerance=tol``,
      each timed solve on a freshly built model (a model keeps its last values
      and starts a re-solve from them);
-   - pymdptoolbox: ``ValueIteration(epsilon=tol)`` and ``PolicyIteration``;
+   - pymdptoolbox: ``ValueIteration(epsilon=tol)`` and ``PolicyIteration``,
+     ``run()`` timed on a freshly constructed solver each time;
    - bettermdptools: ``Planner(P).value_iteration_vectorized`` in float64
      with ``theta = tol (1−γ)/(2γ)`` (the sup-norm rule for ``tol/2``).
 
@@ -198,6 +199,35 @@ def timed_solve(function) -> tuple[float, object, int]:
         return seconds, result, 15
     seconds, result = timed(function, repeats=3, warmup=0)
     return seconds, result, 3
+
+
+def timed_on_fresh(build, solve, repeats: int = 3) -> tuple[float, float, object, int]:
+    """Time ``solve(build())`` on a freshly built object each time, for the peers.
+
+    A peer's solve may change its object (mdpsolver starts a re-solve from
+    the values it found), so each of the ``repeats`` solves gets a new one;
+    only the solve is timed, as :func:`timed` does (quiet cores first, the
+    garbage collector off). One run when the first took over
+    :data:`SLOW_PEER_SECONDS`. Returns the first build's seconds, the median
+    solve's seconds, the last object, and the number of solves timed.
+    """
+    times = []
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        built = build()
+        if repeat == 0:
+            build_seconds = time.perf_counter() - start
+        wait_quiet()
+        gc.disable()
+        try:
+            start = time.perf_counter()
+            solve(built)
+            times.append(time.perf_counter() - start)
+        finally:
+            gc.enable()
+        if times[0] > SLOW_PEER_SECONDS:
+            break
+    return build_seconds, float(np.median(times)), built, len(times)
 
 
 def fmt_time(seconds: float | None) -> str:
@@ -398,25 +428,15 @@ def run_mdpsolver(mdp, gamma, tol, V_ref, Q_ref):
 
     # A model solved once starts its next solve from the values it found (a
     # re-solve of Garnet 10^5 took 26 ms against 7.7 s from scratch), so every
-    # timed solve gets a freshly built model; the build is timed once.
-    times = []
-    for repeat in range(3):
-        start = time.perf_counter()
-        model = build()
-        if repeat == 0:
-            build_time = time.perf_counter() - start
-        wait_quiet()
-        gc.collect()
-        start = time.perf_counter()
-        model.solve(tolerance=tol, verbose=False)
-        times.append(time.perf_counter() - start)
-        if times[0] > SLOW_PEER_SECONDS:
-            break
+    # timed solve gets a freshly built model.
+    build_time, seconds, model, runs = timed_on_fresh(
+        build, lambda model: model.solve(tolerance=tol, verbose=False)
+    )
     V = np.asarray(model.getValueVector())[: mdp.n_states]
     policy = np.asarray(model.getPolicy())[: mdp.n_states]
     error, wrong = accuracy(V, policy, V_ref, Q_ref)
-    note = "fresh model per solve" + ("" if len(times) == 3 else "; 1 run")
-    return ("mdpsolver mpi", convert + build_time, float(np.median(times)), error, wrong, note)
+    note = "fresh model per solve" + ("" if runs > 1 else "; 1 run")
+    return ("mdpsolver mpi", convert + build_time, seconds, error, wrong, note)
 
 
 def run_pymdptoolbox(mdp, gamma, tol, V_ref, Q_ref):
@@ -434,18 +454,11 @@ def run_pymdptoolbox(mdp, gamma, tol, V_ref, Q_ref):
     for label, make in solvers:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            build, solver = timed(make, repeats=1, warmup=0)
-
-            def solve(make=make):
-                solver = make()
-                solver.run()
-                return solver
-
-            total, solver = timed(solve, repeats=3, warmup=0)
+            build, seconds, solver, runs = timed_on_fresh(make, lambda solver: solver.run())
         V = np.asarray(solver.V)[: mdp.n_states]
         policy = np.asarray(solver.policy)[: mdp.n_states]
         error, wrong = accuracy(V, policy, V_ref, Q_ref)
-        results.append((label, build, max(total - build, 0.0), error, wrong))
+        results.append((label, build, seconds, error, wrong, "" if runs > 1 else "1 run"))
     return results
 
 
