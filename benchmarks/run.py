@@ -143,6 +143,17 @@ def wait_quiet(busy: float = 0.15) -> None:
         time.sleep(1.0)
 
 
+def one_call(function) -> tuple[float, object]:
+    """Seconds of one call of ``function`` with the garbage collector off, and its result."""
+    gc.disable()
+    try:
+        start = time.perf_counter()
+        result = function()
+        return time.perf_counter() - start, result
+    finally:
+        gc.enable()
+
+
 def timed(function, repeats: int = 3, warmup: int = 1, bursts: int = 1) -> tuple[float, object]:
     """Wall time of ``function`` and its last result: the lowest median of ``bursts`` bursts.
 
@@ -168,13 +179,8 @@ def timed(function, repeats: int = 3, warmup: int = 1, bursts: int = 1) -> tuple
         wait_quiet()
         times = []
         for _ in range(repeats):
-            gc.disable()
-            try:
-                start = time.perf_counter()
-                result = function()
-                times.append(time.perf_counter() - start)
-            finally:
-                gc.enable()
+            seconds, result = one_call(function)
+            times.append(seconds)
         medians.append(float(np.median(times)))
     return min(medians), result
 
@@ -218,13 +224,7 @@ def timed_on_fresh(build, solve, repeats: int = 3) -> tuple[float, float, object
         if repeat == 0:
             build_seconds = time.perf_counter() - start
         wait_quiet()
-        gc.disable()
-        try:
-            start = time.perf_counter()
-            solve(built)
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
+        times.append(one_call(lambda built=built: solve(built))[0])
         if times[0] > SLOW_PEER_SECONDS:
             break
     return build_seconds, float(np.median(times)), built, len(times)
