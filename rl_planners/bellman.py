@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from rl_planners import kernels
 from rl_planners.mdp import TabularMDP
-from rl_planners.termination import terminating_choice
+from rl_planners.mdp.termination import terminating_choice
 from rl_planners.validation import check_gamma, check_policy, check_values
 
 __all__ = [
@@ -169,7 +169,7 @@ def greedy_policy(
     Ties go to the lowest action index, except at ``γ = 1``: there a tied
     action that loops forever is worth as much as one that ends the episode,
     so among the tied actions a policy that terminates with probability 1 is
-    chosen wherever one exists (:func:`rl_planners.termination.terminating_choice`:
+    chosen wherever one exists (:func:`rl_planners.mdp.termination.terminating_choice`:
     the lowest-index tied action that keeps termination certain and moves
     closer to it). Where none exists, the lowest index.
 

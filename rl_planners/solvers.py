@@ -64,7 +64,7 @@ from rl_planners.bellman import (
 from rl_planners.errors import ConvergenceWarning, NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
-from rl_planners.termination import endless_states, nonterminating_states, terminating_choice
+from rl_planners.mdp.termination import endless_states, nonterminating_states, terminating_choice
 from rl_planners.validation import (
     check_gamma,
     check_max_iterations,

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import DISCOUNTS, RandomMDP, deterministic_policies, random_mdps
 
-import rl_planners.mdp as mdp_module
+import rl_planners.mdp.model as mdp_module
 import rl_planners.solvers as solvers
 from rl_planners import (
     ModelError,

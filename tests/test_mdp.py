@@ -23,7 +23,7 @@ from independent import dense_model
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import ModelError, TabularMDP
-from rl_planners import mdp as mdp_module
+from rl_planners.mdp import transitions as mdp_module
 
 GYMNASIUM_ENVS = [
     pytest.param("FrozenLake-v1", {}, id="FrozenLake-v1"),
