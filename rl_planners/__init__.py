@@ -5,25 +5,30 @@ agents built on them. See ``DESIGN.md`` for the architecture.
 """
 
 from rl_planners.agents import (
+    EvaluationResult,
+    FiniteHorizonAgent,
     ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
+    TimeStepTracker,
     ValueIterationAgent,
+    expected_return,
+    load_agent,
+    save_agent,
 )
 from rl_planners.bellman import policy_improvement, q_from_v
-from rl_planners.errors import ConvergenceWarning, ModelError, NonTerminatingPolicyError
-from rl_planners.evaluation import EvaluationResult, expected_return
-from rl_planners.finite_horizon_agent import FiniteHorizonAgent, TimeStepTracker
-from rl_planners.horizon import (
-    FiniteHorizonResult,
+from rl_planners.errors import (
+    ConvergenceWarning,
+    ModelError,
+    NonFiniteValueError,
+    NonTerminatingPolicyError,
+)
+from rl_planners.mdp import TabularMDP
+from rl_planners.result import FiniteHorizonResult, PlanningResult
+from rl_planners.solvers import (
     backward_induction,
     finite_horizon_policy_value,
-)
-from rl_planners.lp import linear_programming
-from rl_planners.mdp import TabularMDP
-from rl_planners.persistence import load_agent, save_agent
-from rl_planners.result import PlanningResult
-from rl_planners.solvers import (
+    linear_programming,
     modified_policy_iteration,
     policy_evaluation,
     policy_iteration,
@@ -37,6 +42,7 @@ __all__ = [
     "FiniteHorizonResult",
     "ModelError",
     "ModifiedPolicyIterationAgent",
+    "NonFiniteValueError",
     "NonTerminatingPolicyError",
     "PlanningAgent",
     "PlanningResult",

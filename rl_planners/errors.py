@@ -7,7 +7,12 @@ was expected, what was found, where (state, action, value) and what to do.
 
 from __future__ import annotations
 
-__all__ = ["ConvergenceWarning", "ModelError", "NonTerminatingPolicyError"]
+__all__ = [
+    "ConvergenceWarning",
+    "ModelError",
+    "NonFiniteValueError",
+    "NonTerminatingPolicyError",
+]
 
 
 class ModelError(ValueError):
@@ -24,6 +29,21 @@ class NonTerminatingPolicyError(ValueError):
     ----------
     states : numpy.ndarray
         The states from which the policy does not terminate with probability 1.
+    """
+
+    def __init__(self, message: str, states) -> None:
+        super().__init__(message)
+        self.states = states
+
+
+class NonFiniteValueError(ValueError):
+    """A value computed during a solve is not finite (float64 overflowed).
+
+    Attributes
+    ----------
+    states : numpy.ndarray
+        The states whose value is not finite (or the state of the largest
+        reward, when the bound ``max|R|/(1−γ)`` already exceeds float64).
     """
 
     def __init__(self, message: str, states) -> None:

@@ -1,4 +1,10 @@
-"""Saving a solved agent to one ``.npz`` file, and loading it without planning again.
+"""The agent file: one ``.npz`` archive, written atomically, read without running code.
+
+This module knows the file's layout and no agent class: an agent gives
+:func:`write_agent_file` an :class:`AgentFile` (its
+:meth:`~rl_planners.agents.base.TabularAgent.saved_parts`), and
+:func:`read_agent_file` gives one back for the agent class to restore itself
+from (:func:`rl_planners.agents.files.load_agent`).
 
 The file is a plain NumPy archive, read with ``allow_pickle=False`` (loading
 one runs no code from it). It holds, as arrays:
@@ -6,8 +12,9 @@ one runs no code from it). It holds, as arrays:
 - ``format_version`` (int), ``agent_class`` and ``env_id`` (strings; ``""``
   for an env without a spec id), ``library_version`` (string);
 - ``gamma`` (float), ``options`` (the solver options as a JSON string;
-  arrays become lists and a callable, such as a progress callback, the
-  text ``"<callable NAME>"``), ``max_episode_steps`` (int, ``-1`` for none),
+  an array is stored as ``{"ndarray": [...], "dtype": ...}`` and comes back
+  an array; a callable, such as a progress callback, the text
+  ``"<callable NAME>"``), ``max_episode_steps`` (int, ``-1`` for none),
   ``n_states`` and ``n_actions`` (ints);
 - the :class:`~rl_planners.result.PlanningResult`: ``V`` ``[S]``, ``Q``
   ``[S, A]``, ``policy`` ``[S]``, ``iterations``, ``converged``,
@@ -24,6 +31,13 @@ one runs no code from it). It holds, as arrays:
   ``model_reward``, ``model_terminated``, ``model_initial_distribution``
   (the arrays of :class:`~rl_planners.mdp.TabularMDP`).
 
+Names: ``path`` names the file; ``.npz`` is appended when the name lacks it,
+on writing and reading alike, so ``save("good")`` and ``load_agent("good")``
+meet at ``good.npz``. A path that ends with a separator or names a directory
+is refused. Writing goes to a temporary file in the same directory, which is
+flushed, ``fsync``-ed and renamed over the target: an interrupted or failed
+save leaves any existing file as it was.
+
 A loaded agent acts exactly as the saved one did: its policy is the saved
 array. With the model it also gives the exact figures; without it,
 ``agent.mdp`` raises ``AttributeError`` and ``evaluate`` takes the exact
@@ -34,22 +48,176 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from rl_planners.agents import AGENT_CLASSES, PlanningAgent
-from rl_planners.finite_horizon_agent import FiniteHorizonAgent
-from rl_planners.horizon import FiniteHorizonResult
 from rl_planners.mdp import TabularMDP
-from rl_planners.result import PlanningResult
+from rl_planners.result import FiniteHorizonResult, PlanningResult
 
-__all__ = ["FORMAT_VERSION", "load_agent", "save_agent"]
+__all__ = ["FORMAT_VERSION", "AgentFile", "agent_path", "read_agent_file", "write_agent_file"]
 
 FORMAT_VERSION = 1
-"""The version of the file layout written by :func:`save_agent`."""
+"""The version of the file layout written by :func:`write_agent_file`."""
+
+
+@dataclass(frozen=True, eq=False)
+class AgentFile:
+    """What an agent file holds: enough to act, and (with ``mdp``) the exact figures."""
+
+    agent_class: str
+    env_id: str | None
+    gamma: float
+    options: dict[str, Any]
+    max_episode_steps: int | None
+    n_states: int
+    n_actions: int
+    result: PlanningResult | FiniteHorizonResult
+    mdp: TabularMDP | None
+
+
+def agent_path(path: Any) -> Path:
+    """The file an agent is saved to or loaded from: ``path``, with ``.npz`` appended if missing.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a string or path-like.
+    ValueError
+        If it names a directory (or ends with a path separator).
+    """
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"path must be a file name (str or os.PathLike), got {path!r}")
+    text = os.fspath(path)
+    if not isinstance(text, str) or not text or text.endswith(("/", os.sep)):
+        raise ValueError(f"path must name a file, not a directory: got {text!r}")
+    file = Path(text)
+    if file.is_dir():
+        raise ValueError(f"path must name a file, but {text!r} is a directory")
+    return file if file.suffix == ".npz" else file.with_name(file.name + ".npz")
+
+
+def write_agent_file(path: Any, parts: AgentFile) -> Path:
+    """Write ``parts`` to ``path`` (see :func:`agent_path`) atomically; return the file.
+
+    Raises
+    ------
+    TypeError
+        If a solver option cannot be stored as JSON (it is named), or ``path`` is no path.
+    ValueError
+        If ``path`` names a directory.
+    """
+    file = agent_path(path)
+    result = parts.result
+    arrays: dict[str, np.ndarray] = {
+        "format_version": np.array(FORMAT_VERSION),
+        "agent_class": np.array(parts.agent_class),
+        "env_id": np.array(parts.env_id or ""),
+        "library_version": np.array(_library_version()),
+        "gamma": np.array(parts.gamma, dtype=np.float64),
+        "options": np.array(_options_json(parts.options)),
+        "max_episode_steps": np.array(
+            -1 if parts.max_episode_steps is None else parts.max_episode_steps
+        ),
+        "n_states": np.array(parts.n_states),
+        "n_actions": np.array(parts.n_actions),
+        "V": np.asarray(result.V, dtype=np.float64),
+        "policy": np.asarray(result.policy, dtype=np.int64),
+        "wall_time": np.array(float(result.wall_time)),
+    }
+    if isinstance(result, FiniteHorizonResult):
+        arrays["horizon"] = np.array(int(result.horizon))
+        arrays["keep"] = np.array(result.keep)
+        if result.Q is not None:
+            arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
+    else:
+        arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
+        arrays["iterations"] = np.array(int(result.iterations))
+        arrays["converged"] = np.array(bool(result.converged))
+        arrays["residuals"] = np.asarray(result.residuals, dtype=np.float64)
+        arrays["status"] = np.array(result.status)
+    if parts.mdp is not None:
+        for name in _MODEL_FIELDS:
+            arrays[f"model_{name}"] = np.asarray(getattr(parts.mdp, name))
+    _write_atomically(file, arrays)
+    return file
+
+
+def _write_atomically(file: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``numpy.savez`` into a temporary file beside ``file``, fsync, then rename over it."""
+    directory = file.parent if str(file.parent) else Path(".")
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            np.savez(handle, **arrays)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, file)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def read_agent_file(path: Any) -> AgentFile:
+    """Read what :func:`write_agent_file` wrote (see :func:`agent_path` for the name).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no such file.
+    ValueError
+        If the file is not an agent file, was written by a newer format, or
+        holds inconsistent arrays (each case is named).
+    """
+    file = agent_path(path)
+    name = os.fspath(file)
+    try:
+        with np.load(file, allow_pickle=False) as archive:
+            data = {key: archive[key] for key in archive.files}
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(
+            f"{name!r} is not an agent file written by agent.save (an .npz archive): {error}"
+        ) from error
+    finite_horizon = "horizon" in data
+    required = _REQUIRED_FINITE_HORIZON if finite_horizon else _REQUIRED
+    missing = [key for key in required if key not in data]
+    if missing:
+        raise ValueError(
+            f"{name!r} is not an agent file written by agent.save: it lacks {', '.join(missing)}"
+        )
+    version = int(data["format_version"])
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"{name!r} was written in agent file format {version}; this version of "
+            f"rl_planners reads formats up to {FORMAT_VERSION}: upgrade rl_planners"
+        )
+    n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
+    max_episode_steps = int(data["max_episode_steps"])
+    return AgentFile(
+        agent_class=str(data["agent_class"]),
+        env_id=str(data["env_id"]) or None,
+        gamma=float(data["gamma"]),
+        options=json.loads(str(data["options"]), object_hook=_decode_option),
+        max_episode_steps=None if max_episode_steps < 0 else max_episode_steps,
+        n_states=n_states,
+        n_actions=n_actions,
+        result=_finite_horizon_result(data, name) if finite_horizon else _result(data, name),
+        mdp=_model(data, name, n_states, n_actions),
+    )
+
+
+def _decode_option(value: dict[str, Any]) -> Any:
+    """An array stored by :func:`_options_json` back as an array; other objects as they are."""
+    if set(value) == {"ndarray", "dtype"}:
+        return np.array(value["ndarray"], dtype=np.dtype(value["dtype"]))
+    return value
+
 
 _REQUIRED = (
     "format_version",
@@ -83,156 +251,14 @@ _MODEL_FIELDS = (
 )
 
 
-def save_agent(
-    agent: PlanningAgent, path: str | os.PathLike[str], *, include_model: bool = True
-) -> Path:
-    """Write a solved agent to one ``.npz`` file.
-
-    Parameters
-    ----------
-    agent : PlanningAgent
-    path : str or path-like
-        Where to write; ``.npz`` is appended if the name lacks it (as
-        ``numpy.savez`` does).
-    include_model : bool, default True
-        Also store the model, so that the loaded agent has ``mdp`` and the
-        exact figures. Without it the file holds only what acting needs.
-
-    Returns
-    -------
-    pathlib.Path
-        The file written.
-
-    Raises
-    ------
-    TypeError
-        If a solver option cannot be stored as JSON (it is named).
-    ValueError
-        If ``include_model`` is asked of an agent that was loaded without one.
-    """
-    path = Path(path)
-    if path.suffix != ".npz":
-        path = path.with_name(path.name + ".npz")
-    result = agent.result
-    arrays: dict[str, np.ndarray] = {
-        "format_version": np.array(FORMAT_VERSION),
-        "agent_class": np.array(type(agent).__name__),
-        "env_id": np.array(agent.env_id or ""),
-        "library_version": np.array(_library_version()),
-        "gamma": np.array(agent.gamma, dtype=np.float64),
-        "options": np.array(_options_json(agent.options)),
-        "max_episode_steps": np.array(
-            -1 if agent.max_episode_steps is None else agent.max_episode_steps
-        ),
-        "n_states": np.array(agent.n_states),
-        "n_actions": np.array(agent.n_actions),
-        "V": np.asarray(result.V, dtype=np.float64),
-        "policy": np.asarray(result.policy, dtype=np.int64),
-        "wall_time": np.array(float(result.wall_time)),
-    }
-    if isinstance(result, FiniteHorizonResult):
-        arrays["horizon"] = np.array(int(result.horizon))
-        arrays["keep"] = np.array(result.keep)
-        if result.Q is not None:
-            arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
-    else:
-        arrays["Q"] = np.asarray(result.Q, dtype=np.float64)
-        arrays["iterations"] = np.array(int(result.iterations))
-        arrays["converged"] = np.array(bool(result.converged))
-        arrays["residuals"] = np.asarray(result.residuals, dtype=np.float64)
-    if include_model:
-        try:
-            mdp = agent.mdp
-        except AttributeError as error:
-            raise ValueError(f"{error} To save it anyway, pass include_model=False.") from None
-        for name in _MODEL_FIELDS:
-            arrays[f"model_{name}"] = np.asarray(getattr(mdp, name))
-    with open(path, "wb") as file:
-        np.savez(file, **arrays)
-    return path
-
-
-def load_agent(path: str | os.PathLike[str]) -> PlanningAgent:
-    """Read an agent written by :func:`save_agent`, as its own class, without planning.
-
-    Parameters
-    ----------
-    path : str or path-like
-
-    Returns
-    -------
-    PlanningAgent
-        An agent of the saved class (``ValueIterationAgent``,
-        ``FiniteHorizonAgent``, …) whose ``policy``, ``V``, ``Q`` (if
-        saved), ``result``, ``gamma``, ``options``,
-        ``env_id`` and ``max_episode_steps`` are the saved ones (array
-        options come back as lists), and whose ``mdp`` is the saved model
-        if there is one.
-
-    Raises
-    ------
-    FileNotFoundError
-        If there is no such file.
-    ValueError
-        If the file is not an agent saved by :func:`save_agent`, was written
-        by a newer format, names an agent class that is not defined, or holds
-        inconsistent arrays (each case is named).
-    """
-    name = os.fspath(path)
-    try:
-        with np.load(path, allow_pickle=False) as archive:
-            data = {key: archive[key] for key in archive.files}
-    except FileNotFoundError:
-        raise
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as error:
-        raise ValueError(
-            f"{name!r} is not an agent file written by agent.save (an .npz archive): {error}"
-        ) from error
-    finite_horizon = "horizon" in data
-    required = _REQUIRED_FINITE_HORIZON if finite_horizon else _REQUIRED
-    missing = [key for key in required if key not in data]
-    if missing:
-        raise ValueError(
-            f"{name!r} is not an agent file written by agent.save: it lacks {', '.join(missing)}"
-        )
-    version = int(data["format_version"])
-    if version > FORMAT_VERSION:
-        raise ValueError(
-            f"{name!r} was written in agent file format {version}; this version of "
-            f"rl_planners reads formats up to {FORMAT_VERSION}: upgrade rl_planners"
-        )
-    class_name = str(data["agent_class"])
-    cls = AGENT_CLASSES.get(class_name)
-    if cls is None:
-        raise ValueError(
-            f"{name!r} holds a {class_name}, which is not defined: import the module that "
-            f"defines it before loading (known: {', '.join(sorted(AGENT_CLASSES))})"
-        )
-    if finite_horizon != issubclass(cls, FiniteHorizonAgent):
-        holds = "a time-dependent policy (horizon)" if finite_horizon else "no horizon"
-        raise ValueError(f"{name!r} is inconsistent: it names a {class_name} but holds {holds}")
-    n_states, n_actions = int(data["n_states"]), int(data["n_actions"])
-    result = _finite_horizon_result(data, name) if finite_horizon else _result(data, name)
-    mdp = _model(data, name, n_states, n_actions)
-    env_id = str(data["env_id"]) or None
-    max_episode_steps = int(data["max_episode_steps"])
-    return cls._from_parts(
-        result=result,
-        mdp=mdp,
-        gamma=float(data["gamma"]),
-        options=json.loads(str(data["options"])),
-        env_id=env_id,
-        max_episode_steps=None if max_episode_steps < 0 else max_episode_steps,
-        source=name,
-        n_actions=n_actions,
-    )
-
-
 # ---------------------------------------------------------------- helpers
 def _library_version() -> str:
-    import rl_planners
+    from importlib.metadata import PackageNotFoundError, version
 
-    return str(getattr(rl_planners, "__version__", ""))
+    try:
+        return version("rl_planners")
+    except PackageNotFoundError:
+        return ""
 
 
 def _options_json(options: Any) -> str:
@@ -240,7 +266,7 @@ def _options_json(options: Any) -> str:
 
     def encode(value: Any) -> Any:
         if isinstance(value, np.ndarray):
-            return value.tolist()
+            return {"ndarray": value.tolist(), "dtype": value.dtype.str}
         if isinstance(value, np.generic):
             return value.item()
         if callable(value):  # a progress callback: record which, it cannot be stored
@@ -301,6 +327,7 @@ def _result(data: dict[str, np.ndarray], name: str) -> PlanningResult:
         residuals=data["residuals"].astype(np.float64),
         gamma=float(data["gamma"]),
         wall_time=float(data["wall_time"]),
+        status=str(data["status"]) if "status" in data else "",
     )
 
 

@@ -1,12 +1,31 @@
-"""The immutable outcome of a planning run: :class:`PlanningResult`."""
+"""The immutable outcomes of planning: :class:`PlanningResult` and :class:`FiniteHorizonResult`.
+
+Both freeze themselves the same way (:func:`freeze`): every array they hold
+is read-only, so a result never changes after a solver returns it.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 
-__all__ = ["PlanningResult"]
+__all__ = ["STATUSES", "FiniteHorizonResult", "PlanningResult", "freeze"]
+
+STATUSES = ("converged", "max_iterations", "interrupted")
+"""Why a solver stopped: its rule was met, it hit its cap, or Ctrl-C ended it."""
+
+
+def freeze(result: Any, names: tuple[str, ...]) -> None:
+    """Make the arrays ``names`` of a frozen dataclass read-only (``None`` stays ``None``)."""
+    for name in names:
+        value = getattr(result, name)
+        if value is None:
+            continue
+        array = np.asarray(value).view()
+        array.setflags(write=False)
+        object.__setattr__(result, name, array)
 
 
 @dataclass(frozen=True, eq=False)
@@ -32,6 +51,8 @@ class PlanningResult:
         The discount factor planned with.
     wall_time : float
         Seconds spent in the solver.
+    status : {"converged", "max_iterations", "interrupted"}
+        Why the solver stopped (``converged`` is ``status == "converged"``).
     """
 
     V: np.ndarray
@@ -42,12 +63,17 @@ class PlanningResult:
     residuals: np.ndarray = field(repr=False)
     gamma: float
     wall_time: float
+    status: str = ""
 
     def __post_init__(self) -> None:
-        for name in ("V", "Q", "policy", "residuals"):
-            array = np.asarray(getattr(self, name)).view()
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
+        freeze(self, ("V", "Q", "policy", "residuals"))
+        status = self.status or ("converged" if self.converged else "max_iterations")
+        if status not in STATUSES or (status == "converged") != bool(self.converged):
+            raise ValueError(
+                f"status must be one of {STATUSES} and agree with converged={self.converged}, "
+                f"got {self.status!r}"
+            )
+        object.__setattr__(self, "status", status)
 
     def __repr__(self) -> str:
         last = self.residuals[-1] if self.residuals.size else float("nan")
@@ -55,4 +81,52 @@ class PlanningResult:
             f"PlanningResult(n_states={self.V.shape[0]}, gamma={self.gamma}, "
             f"iterations={self.iterations}, converged={self.converged}, "
             f"last_residual={last:.3g}, wall_time={self.wall_time:.4f}s)"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class FiniteHorizonResult:
+    """What :func:`~rl_planners.solvers.horizon.backward_induction` returns.
+
+    Time steps are counted from the start of the episode: ``t = 0`` is the
+    first decision, ``t = H − 1`` the last, and ``H − t`` steps remain at ``t``.
+
+    Attributes
+    ----------
+    V : numpy.ndarray
+        ``[H + 1, S]`` optimal values ``V_t(s)`` with ``H − t`` steps to go;
+        ``V[H]`` holds the terminal values. With ``keep="policy"`` only
+        ``V_0`` is kept, as an array of shape ``[1, S]``, so ``V[0]`` is the
+        optimal value from the start in both cases.
+    Q : numpy.ndarray or None
+        ``[H, S, A]`` optimal action values ``Q_t(s, a)``; ``None`` with
+        ``keep="policy"``.
+    policy : numpy.ndarray
+        ``[H, S]`` int64, ``policy[t, s]`` the optimal action in ``s`` at time
+        step ``t`` (lowest index among ties).
+    horizon : int
+        ``H``, the number of decisions.
+    gamma : float
+        The discount factor planned with.
+    wall_time : float
+        Seconds spent in the recursion.
+    keep : {"all", "policy"}
+        What was kept (see ``V`` and ``Q``).
+    """
+
+    V: np.ndarray
+    Q: np.ndarray | None = field(repr=False)
+    policy: np.ndarray = field(repr=False)
+    horizon: int
+    gamma: float
+    wall_time: float
+    keep: Literal["all", "policy"] = "all"
+
+    def __post_init__(self) -> None:
+        freeze(self, ("V", "Q", "policy"))
+
+    def __repr__(self) -> str:
+        return (
+            f"FiniteHorizonResult(n_states={self.V.shape[1]}, horizon={self.horizon}, "
+            f"gamma={self.gamma}, keep={self.keep!r}, wall_time={self.wall_time:.4f}s)"
         )

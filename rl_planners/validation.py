@@ -1,4 +1,4 @@
-"""Checks of user arguments: discount, tolerances, caps, value vectors, policies.
+"""Checks of user arguments: numbers, choices, discount, tolerances, caps, values, policies.
 
 Each check returns the argument in the form the math uses (float64 arrays,
 int64 actions) or raises ``ValueError``/``TypeError`` naming what was expected,
@@ -15,12 +15,80 @@ import numpy as np
 from rl_planners.mdp import PROBABILITY_ATOL, TabularMDP
 
 __all__ = [
+    "check_choice",
     "check_gamma",
+    "check_int",
     "check_max_iterations",
     "check_policy",
+    "check_real",
     "check_tol",
     "check_values",
+    "format_states",
 ]
+
+
+def check_int(value: Any, name: str, minimum: int | None = None, meaning: str = "") -> int:
+    """Return ``value`` as an ``int`` (not a bool) ``>= minimum``.
+
+    ``meaning`` (e.g. ``"the number of steps"``) is added to the messages.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (bools and integer-valued floats are not).
+    ValueError
+        If it is below ``minimum``.
+    """
+    bound = "" if minimum is None else f" >= {minimum}"
+    note = f" ({meaning})" if meaning else ""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int{bound}{note}, got {value!r}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}{note}, got {value}")
+    return int(value)
+
+
+def check_real(
+    value: Any,
+    name: str,
+    *,
+    low: float = -np.inf,
+    high: float = np.inf,
+    low_open: bool = False,
+) -> float:
+    """Return ``value`` as a finite ``float`` in ``[low, high]`` (``(low, high]`` if ``low_open``).
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not a real number (bools are not).
+    ValueError
+        If it is not finite or lies outside the interval.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    number = float(value)
+    inside = (number > low if low_open else number >= low) and number <= high
+    if not (np.isfinite(number) and inside):
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}]"
+        raise ValueError(f"{name} must be finite and lie in {interval}, got {number!r}")
+    return number
+
+
+def check_choice(value: Any, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise ``ValueError`` listing them."""
+    if not isinstance(value, str) or value not in choices:
+        quoted = [repr(choice) for choice in choices]
+        shown = quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        raise ValueError(f"{name} must be {shown}, got {value!r}")
+    return value
+
+
+def format_states(states: Any, limit: int = 10) -> str:
+    """``"3, 7, 12 ..."``: the first ``limit`` states of a list, for messages."""
+    states = np.asarray(states).reshape(-1)
+    shown = ", ".join(map(str, states[:limit].tolist()))
+    return shown + (" ..." if states.size > limit else "")
 
 
 def check_gamma(gamma: Any) -> float:
@@ -44,12 +112,8 @@ def check_tol(tol: Any, name: str = "tol") -> float:
 
 
 def check_max_iterations(max_iterations: Any, name: str = "max_iterations") -> int:
-    """Return ``max_iterations`` as an int ≥ 1, or raise ``ValueError``."""
-    if isinstance(max_iterations, bool) or not isinstance(max_iterations, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 1, got {max_iterations!r}")
-    if max_iterations < 1:
-        raise ValueError(f"{name} must be at least 1, got {max_iterations}")
-    return int(max_iterations)
+    """Return ``max_iterations`` as an int ≥ 1, or raise (see :func:`check_int`)."""
+    return check_int(max_iterations, name, 1)
 
 
 def check_values(mdp: TabularMDP, V: Any, name: str = "V") -> np.ndarray:

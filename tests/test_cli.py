@@ -25,9 +25,9 @@ from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 
 import envs  # noqa: F401  (registers the rl_planners/ ids)
 from rl_planners import TabularMDP, policy_iteration, value_iteration
-from rl_planners.cli import main
-from rl_planners.commands import tabular_envs
-from rl_planners.evaluation import expected_return
+from rl_planners.agents.evaluation import expected_return
+from rl_planners.interface.cli import main
+from rl_planners.interface.commands import tabular_envs
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -382,8 +382,8 @@ def test_iteration_cap_warns_in_one_line(capsys):
 
 
 def test_ctrl_c_in_the_solver_keeps_the_last_iterate(capsys, monkeypatch):
-    from rl_planners import commands
-    from rl_planners.progress import SolveProgress
+    from rl_planners.interface import commands
+    from rl_planners.interface.progress import SolveProgress
 
     class InterruptAtThree(SolveProgress):
         def __call__(self, iteration, residual):
@@ -405,7 +405,7 @@ def test_ctrl_c_in_the_solver_keeps_the_last_iterate(capsys, monkeypatch):
 
 
 def test_ctrl_c_outside_the_solver_is_one_line(capsys, monkeypatch):
-    from rl_planners import commands
+    from rl_planners.interface import commands
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -418,7 +418,7 @@ def test_ctrl_c_outside_the_solver_is_one_line(capsys, monkeypatch):
 
 
 def test_policy_in_ascii_where_arrows_cannot_be_printed(monkeypatch):
-    from rl_planners import cli, commands
+    from rl_planners.interface import cli, commands
 
     class AsciiStream(io.StringIO):
         encoding = "ascii"
@@ -494,8 +494,8 @@ def test_plot_without_matplotlib_says_what_to_install(capsys, monkeypatch):
 
 @pytest.mark.parametrize(("flags", "verbose"), [([], True), (["--quiet"], False)])
 def test_quiet_turns_the_progress_bar_off(capsys, monkeypatch, flags, verbose):
-    from rl_planners import commands
-    from rl_planners.progress import SolveProgress
+    from rl_planners.interface import commands
+    from rl_planners.interface.progress import SolveProgress
 
     made = []
 

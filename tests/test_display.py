@@ -8,7 +8,7 @@ import pytest
 from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 
 from rl_planners import TabularMDP, value_iteration
-from rl_planners.display import (
+from rl_planners.interface.display import (
     CLIFF_WALKING_ARROWS,
     FROZEN_LAKE_ARROWS,
     MAX_LISTED_STATES,
@@ -247,7 +247,7 @@ def test_describe_solution_of_a_large_grid_lists_states():
 README_SNIPPET = """\
 import gymnasium as gym
 from rl_planners import ValueIterationAgent
-from rl_planners.display import describe_solution
+from rl_planners.interface.display import describe_solution
 
 env = gym.make("FrozenLake-v1")
 agent = ValueIterationAgent(env, gamma=1.0)

@@ -35,14 +35,16 @@ from independent import (
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
 from rl_planners.agents import ValueIterationAgent
-from rl_planners.errors import NonTerminatingPolicyError
-from rl_planners.evaluation import (
+from rl_planners.agents.evaluation import (
     DEFAULT_MAX_STEPS,
     EvaluationResult,
+    evaluate_policy,
     expected_return,
     reachable_states,
     time_limit,
 )
+from rl_planners.agents.policies import TimeDependentPolicy
+from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 
@@ -153,31 +155,18 @@ def test_the_time_limit_matters():
     assert gap_to_unlimited > 10 * result.standard_error
 
 
-def test_a_time_dependent_subclass_reuses_evaluate():
+def test_a_time_dependent_policy_is_evaluated_per_step():
     # A policy that changes with the step index, in a deterministic env: every
-    # episode returns exactly the exact figure if and only if evaluate passes
-    # the step index to _act, and the exact figure uses the policy per step.
-    class TimeDependentAgent(ValueIterationAgent):
-        def __init__(self, env, steps):
-            super().__init__(env)
-            self._steps = steps  # [H, S]
-
-        def _act(self, states, t):
-            return self._policy[states] if t is None else self._steps[t, states]
-
-        def _policy_for_horizon(self, horizon):
-            return self._steps[:horizon]
-
+    # episode returns exactly the exact figure if and only if evaluation passes
+    # the step index to the policy, and the exact figure uses the policy per step.
     env = gym.make("CliffWalking-v1", max_episode_steps=40)
     steps = np.random.default_rng(0).integers(0, 4, size=(40, 48))
-    agent = TimeDependentAgent(env, steps)
-    result = agent.evaluate(env, n_episodes=3, seed=0)
-    mdp = agent.mdp
+    mdp = TabularMDP.from_env(env)
+    result = evaluate_policy(TimeDependentPolicy(steps), env, 3, 0, mdp=mdp)
     exact = expected_return(mdp, steps, horizon=40)
     assert result.expected_return == pytest.approx(exact)
     np.testing.assert_allclose(result.returns, exact)
     assert exact != pytest.approx(expected_return(mdp, steps[0], horizon=40))
-    assert exact != pytest.approx(expected_return(mdp, agent.policy, horizon=40))
 
 
 # -------------------------------------------------------------- reproducible
@@ -304,11 +293,11 @@ def test_max_steps_above_the_env_limit_leaves_the_env_limit():
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
     [
-        ({"n_episodes": 0}, ValueError, "n_episodes must be at least 1, got 0"),
+        ({"n_episodes": 0}, ValueError, "n_episodes must be >= 1, got 0"),
         ({"n_episodes": 2.5}, TypeError, "n_episodes must be an int"),
         ({"n_episodes": True}, TypeError, "n_episodes must be an int"),
-        ({"max_steps": 0}, ValueError, "max_steps must be at least 1, got 0"),
-        ({"max_steps": "10"}, TypeError, "max_steps must be an int >= 1 or None"),
+        ({"max_steps": 0}, ValueError, "max_steps must be >= 1, got 0"),
+        ({"max_steps": "10"}, TypeError, "max_steps must be an int >= 1"),
     ],
 )
 def test_bad_evaluation_arguments_raise(kwargs, error, match):

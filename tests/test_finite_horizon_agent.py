@@ -29,11 +29,11 @@ from reference_values import (
     FROZEN_LAKE_TIME_LIMITED_OPTIMUM,
 )
 
+from rl_planners import load_agent
 from rl_planners.agents import ValueIterationAgent
-from rl_planners.evaluation import expected_return
-from rl_planners.finite_horizon_agent import FiniteHorizonAgent, TimeStepTracker
-from rl_planners.horizon import FiniteHorizonResult, finite_horizon_policy_value
-from rl_planners.persistence import load_agent
+from rl_planners.agents.evaluation import expected_return
+from rl_planners.agents.finite_horizon import FiniteHorizonAgent, TimeStepTracker
+from rl_planners.solvers.horizon import FiniteHorizonResult, finite_horizon_policy_value
 
 Z_MAX = 4.0
 

@@ -26,12 +26,12 @@ from reference_values import (
 )
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
-from rl_planners.horizon import (
+from rl_planners.mdp import TabularMDP
+from rl_planners.solvers.horizon import (
     FiniteHorizonResult,
     backward_induction,
     finite_horizon_policy_value,
 )
-from rl_planners.mdp import TabularMDP
 
 # ------------------------------------------------------ hand-solvable models
 
@@ -260,7 +260,7 @@ def test_frozen_lake_long_horizon_reaches_the_undiscounted_optimum():
         ({"horizon": True}, TypeError, "horizon must be an int"),
         ({"horizon": 3, "gamma": 1.5}, ValueError, r"gamma must lie in \[0, 1\]"),
         ({"horizon": 3, "gamma": -0.1}, ValueError, r"gamma must lie in \[0, 1\]"),
-        ({"horizon": 3, "keep": "Q"}, ValueError, "keep must be one of"),
+        ({"horizon": 3, "keep": "Q"}, ValueError, "keep must be"),
         ({"horizon": 3, "terminal_values": [1.0]}, ValueError, r"shape \(2,\)"),
         (
             {"horizon": 3, "terminal_values": [0.0, np.nan]},

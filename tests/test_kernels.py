@@ -19,21 +19,22 @@ from hypothesis import strategies as st
 from strategies import DISCOUNTS, RandomMDP, deterministic_policies, random_mdps
 
 import rl_planners.mdp.model as mdp_module
-import rl_planners.solvers as solvers
+import rl_planners.solvers.linear as linear
 from rl_planners import (
     ModelError,
     TabularMDP,
-    kernels,
     modified_policy_iteration,
     policy_evaluation,
     policy_iteration,
     value_iteration,
 )
 from rl_planners.bellman import (
-    _q,
     expectation_backup,
+    kernels,
+    operators,
     optimality_backup,
     policy_model,
+    q_from_v,
 )
 
 pytest.importorskip("numba")
@@ -63,7 +64,7 @@ def garnet_like(seed: int, n_states: int = 40, n_actions: int = 3, k: int = 4) -
 def test_jacobi_sweep_matches_the_reference_backup(model: RandomMDP, gamma, seed):
     mdp = model.from_transitions()
     V = np.random.default_rng(seed).normal(scale=10.0, size=mdp.n_states)
-    expected = optimality_backup(mdp, V, gamma, backend="numpy")
+    expected = optimality_backup(mdp, V, gamma)
     out = np.empty_like(V)
     stats = kernels.jacobi_sweep(kernels.prepare(mdp), V, gamma, out)
     np.testing.assert_allclose(out, expected, rtol=0, atol=scale(expected))
@@ -76,7 +77,7 @@ def test_jacobi_sweep_matches_the_reference_backup(model: RandomMDP, gamma, seed
 def test_q_kernel_matches_the_reference(model: RandomMDP, gamma, seed):
     mdp = model.from_outcomes()
     V = np.random.default_rng(seed).normal(scale=10.0, size=mdp.n_states)
-    expected = _q(mdp, V, gamma, "numpy")
+    expected = q_from_v(mdp, V, gamma)
     Q = kernels.q_values(kernels.prepare(mdp), V, gamma)
     np.testing.assert_allclose(Q, expected, rtol=0, atol=scale(expected))
 
@@ -102,7 +103,7 @@ def test_gauss_seidel_sweep_updates_in_state_order():
     V = np.random.default_rng(1).normal(size=mdp.n_states)
     expected = V.copy()
     for s in range(mdp.n_states):  # the definition, one state at a time
-        expected[s] = _q(mdp, expected, gamma, "numpy")[s].max()
+        expected[s] = q_from_v(mdp, expected, gamma)[s].max()
     swept = V.copy()
     stats = kernels.gauss_seidel_sweep(kernels.prepare(mdp), swept, gamma)
     np.testing.assert_allclose(swept, expected, rtol=0, atol=scale(expected))
@@ -136,9 +137,9 @@ def test_kernels_for_a_fixed_row_width_match_the_reference(width, padded, expect
     V = rng.normal(size=mdp.n_states)
     out = np.empty_like(V)
     kernels.jacobi_sweep(model, V, gamma, out)
-    expected = optimality_backup(mdp, V, gamma, backend="numpy")
+    expected = optimality_backup(mdp, V, gamma)
     np.testing.assert_allclose(out, expected, rtol=0, atol=scale(expected))
-    Q = _q(mdp, V, gamma, "numpy")
+    Q = q_from_v(mdp, V, gamma)
     np.testing.assert_allclose(kernels.q_values(model, V, gamma), Q, rtol=0, atol=scale(Q))
     policy = rng.integers(0, mdp.n_actions, mdp.n_states)
     P_pi, R_pi = policy_model(mdp, policy)
@@ -205,7 +206,8 @@ def test_krylov_evaluation_agrees_with_the_direct_solve(model: RandomMDP, gamma,
     exact = policy_evaluation(mdp, policy, gamma, method="exact")
     krylov = policy_evaluation(mdp, policy, gamma, method="krylov")
     np.testing.assert_allclose(krylov, exact, rtol=0, atol=1e-10 * max(1.0, np.abs(exact).max()))
-    compiled = solvers._evaluate(mdp, policy, gamma, None, compiled=True, krylov=True)
+    compiled_ops = operators(mdp, "compiled")
+    compiled = linear.solve_policy_system(compiled_ops, policy, gamma, krylov=True)
     np.testing.assert_allclose(compiled, exact, rtol=0, atol=1e-10 * max(1.0, np.abs(exact).max()))
 
 
@@ -224,16 +226,16 @@ def test_krylov_is_warm_started_and_falls_back(monkeypatch):
     exact = policy_evaluation(mdp, policy, 0.9)
     # from the answer itself no Krylov iteration is needed
     calls = []
-    monkeypatch.setattr(solvers, "_bicgstab", lambda *args: calls.append(1))
-    V, ok = solvers._solve_krylov(mdp, policy, 0.9, V0=exact)
+    monkeypatch.setattr(linear, "bicgstab", lambda *args: calls.append(1))
+    V, ok = linear.solve_krylov(operators(mdp).policy(policy), 0.9, V0=exact)
     assert calls == [] and ok
     # a solver that fails sends a small model to the LU factorisation ...
-    monkeypatch.setattr(solvers, "_bicgstab", lambda apply, b, x, *rest: np.full_like(b, np.nan))
-    assert not solvers._solve_krylov(mdp, policy, 0.9)[1]
+    monkeypatch.setattr(linear, "bicgstab", lambda apply, b, x, *rest: np.full_like(b, np.nan))
+    assert not linear.solve_krylov(operators(mdp).policy(policy), 0.9)[1]
     np.testing.assert_allclose(policy_evaluation(mdp, policy, 0.9, method="krylov"), exact)
     # ... and leaves a large one (where LU would fill in) with a warning
-    monkeypatch.setattr(solvers, "_bicgstab", lambda apply, b, x, *rest: x + 1e-6)
-    monkeypatch.setattr(solvers, "_DIRECT_SOLVE_MAX_STATES", 1)
+    monkeypatch.setattr(linear, "bicgstab", lambda apply, b, x, *rest: x + 1e-6)
+    monkeypatch.setattr(linear, "DIRECT_SOLVE_MAX_STATES", 1)
     with pytest.warns(UserWarning, match="BiCGSTAB did not bring the residual"):
         V = policy_evaluation(mdp, policy, 0.9, method="krylov")
     assert np.all(np.isfinite(V))
@@ -244,9 +246,9 @@ def test_large_models_take_the_fast_paths(monkeypatch):
     reference = value_iteration(mdp, 0.95, backend="numpy")
     exact_pi = policy_iteration(mdp, 0.95, backend="numpy")
     monkeypatch.setattr(kernels, "KERNEL_MIN_OUTCOMES", 1)
-    monkeypatch.setattr(solvers, "_DIRECT_SOLVE_MAX_STATES", 1)
+    monkeypatch.setattr(linear, "DIRECT_SOLVE_MAX_STATES", 1)
     assert kernels.uses_kernel(mdp)
-    monkeypatch.setattr(solvers, "_solve_exact", None)  # the LU path must not run
+    monkeypatch.setattr(linear, "solve_sparse", None)  # the LU path must not run
     result = value_iteration(mdp, 0.95)
     np.testing.assert_allclose(result.V, reference.V, rtol=0, atol=scale(reference.V))
     fast_pi = policy_iteration(mdp, 0.95)

@@ -14,6 +14,7 @@ import itertools
 import gymnasium as gym
 import numpy as np
 import pytest
+import scipy.optimize
 from hypothesis import given
 from hypothesis import strategies as st
 from independent import dense_model, dense_policy_iteration, dense_policy_value
@@ -21,11 +22,10 @@ from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_0_99
 from scipy.optimize import OptimizeResult
 from strategies import random_mdps
 
-import rl_planners.lp as lp_module
-from rl_planners.lp import linear_programming
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
 from rl_planners.solvers import policy_iteration
+from rl_planners.solvers.lp import linear_programming
 
 
 def optimum_by_enumeration(T, R, gamma):
@@ -143,7 +143,7 @@ def test_solver_failure_is_reported(monkeypatch):
             x=None, status=4, message="Numerical difficulties encountered.", nit=3
         )
 
-    monkeypatch.setattr(lp_module, "linprog", failing_linprog)
+    monkeypatch.setattr(scipy.optimize, "linprog", failing_linprog)
     mdp = TabularMDP.from_transitions({0: {0: [(1.0, 0, 1.0, True)]}})
     with pytest.raises(RuntimeError, match=r"status 4 \(Numerical difficulties"):
         linear_programming(mdp, 0.9)

@@ -14,7 +14,7 @@ from rl_planners import (
     policy_iteration,
     value_iteration,
 )
-from rl_planners.display import action_arrows, grid_shape, terminal_states
+from rl_planners.interface.display import action_arrows, grid_shape, terminal_states
 
 WIDTH_IN, HEIGHT_IN, DPI = 6.0, 4.0, 50
 
@@ -52,7 +52,7 @@ def _assert_png_of_expected_size(path, matplotlib):
 
 # --------------------------------------------------------------- value heatmap
 def test_value_heatmap_png(matplotlib, frozen_lake, tmp_path):
-    from rl_planners.plots import value_heatmap
+    from rl_planners.interface.plots import value_heatmap
 
     env, mdp, result = frozen_lake
     figure = _figure()
@@ -72,7 +72,7 @@ def test_value_heatmap_png(matplotlib, frozen_lake, tmp_path):
 
 
 def test_value_heatmap_draws_one_arrow_per_state_in_the_envs_order(matplotlib):
-    from rl_planners.plots import value_heatmap
+    from rl_planners.interface.plots import value_heatmap
 
     env = gym.make("CliffWalking-v1")
     mdp = TabularMDP.from_env(env)
@@ -94,7 +94,7 @@ def test_value_heatmap_draws_one_arrow_per_state_in_the_envs_order(matplotlib):
 def test_value_heatmap_on_a_new_pyplot_figure(matplotlib, frozen_lake):
     import matplotlib.pyplot as plt
 
-    from rl_planners.plots import value_heatmap
+    from rl_planners.interface.plots import value_heatmap
 
     _, _, result = frozen_lake
     ax = value_heatmap(result.V, None, (4, 4), annotate=False)
@@ -106,7 +106,7 @@ def test_value_heatmap_on_a_new_pyplot_figure(matplotlib, frozen_lake):
 
 
 def test_value_heatmap_rejects_a_shape_that_does_not_fit(matplotlib, frozen_lake):
-    from rl_planners.plots import value_heatmap
+    from rl_planners.interface.plots import value_heatmap
 
     _, _, result = frozen_lake
     with pytest.raises(ValueError, match="one value per cell of the 3x5 grid"):
@@ -115,7 +115,7 @@ def test_value_heatmap_rejects_a_shape_that_does_not_fit(matplotlib, frozen_lake
 
 # ------------------------------------------------------------ convergence plot
 def test_convergence_plot_png(matplotlib, frozen_lake, tmp_path):
-    from rl_planners.plots import convergence_plot
+    from rl_planners.interface.plots import convergence_plot
 
     _, mdp, result = frozen_lake
     results = {
@@ -139,7 +139,7 @@ def test_convergence_plot_png(matplotlib, frozen_lake, tmp_path):
 
 
 def test_convergence_plot_of_one_result_and_of_a_list(matplotlib, frozen_lake):
-    from rl_planners.plots import convergence_plot
+    from rl_planners.interface.plots import convergence_plot
 
     _, _, result = frozen_lake
     ax = convergence_plot(result, ax=_figure().add_subplot())
@@ -158,7 +158,7 @@ def test_convergence_plot_of_one_result_and_of_a_list(matplotlib, frozen_lake):
     ],
 )
 def test_convergence_plot_rejects_bad_results(matplotlib, results, error, match):
-    from rl_planners.plots import convergence_plot
+    from rl_planners.interface.plots import convergence_plot
 
     with pytest.raises(error, match=match):
         convergence_plot(results, ax=_figure().add_subplot())
@@ -166,7 +166,7 @@ def test_convergence_plot_rejects_bad_results(matplotlib, results, error, match)
 
 # ---------------------------------------------------------- without matplotlib
 def test_missing_matplotlib_says_what_to_install(monkeypatch, frozen_lake):
-    from rl_planners import plots
+    from rl_planners.interface import plots
 
     for name in [name for name in sys.modules if name.startswith("matplotlib")]:
         monkeypatch.delitem(sys.modules, name)
@@ -185,7 +185,7 @@ def test_missing_matplotlib_says_what_to_install(monkeypatch, frozen_lake):
     [("FrozenLake-v1", (1100, 450)), ("CliffWalking-v1", (1100, 450)), ("Taxi-v4", (600, 400))],
 )
 def test_solution_figure_png(matplotlib, tmp_path, env_id, size):
-    from rl_planners.plots import solution_figure
+    from rl_planners.interface.plots import solution_figure
 
     env = gym.make(env_id)
     result = value_iteration(TabularMDP.from_env(env), 0.99)
@@ -198,7 +198,7 @@ def test_solution_figure_png(matplotlib, tmp_path, env_id, size):
 
 
 def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
-    from rl_planners.plots import convergence_figure
+    from rl_planners.interface.plots import convergence_figure
 
     _, _, result = frozen_lake
     path = tmp_path / "convergence.png"
@@ -210,7 +210,7 @@ def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
 README_SNIPPET = """\
 import gymnasium as gym
 from rl_planners import ValueIterationAgent
-from rl_planners.plots import solution_figure
+from rl_planners.interface.plots import solution_figure
 
 env = gym.make("FrozenLake-v1")
 agent = ValueIterationAgent(env, gamma=0.99)

@@ -7,7 +7,7 @@ import io
 import gymnasium as gym
 
 from rl_planners import TabularMDP, value_iteration
-from rl_planners.progress import SolveProgress
+from rl_planners.interface.progress import SolveProgress
 
 
 class FakeTerminal(io.StringIO):

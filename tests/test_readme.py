@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from rl_planners import cli
+from rl_planners.interface import cli
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -37,7 +37,6 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.optimize import linprog
 
 from rl_planners.bellman import greedy_policy, q_from_v
 from rl_planners.mdp import TabularMDP
@@ -131,6 +130,8 @@ def linear_programming(mdp: TabularMDP, gamma: float) -> PlanningResult:
             "policy that never terminates makes the LP unbounded or degenerate. "
             "Use value_iteration or policy_iteration for undiscounted episodic tasks."
         )
+    from scipy.optimize import linprog  # ~0.3 s to import: only when an LP is solved
+
     start = time.perf_counter()
     n_states, n_actions = mdp.n_states, mdp.n_actions
     n_rows = n_states * n_actions

@@ -29,9 +29,8 @@ per-row sum and the per-state backup are written once (``_row_future``,
 When every row has the same number of outcomes ``K`` (Garnet, grids, most
 models built with :meth:`TabularMDP.from_outcomes`), the kernels are compiled
 for that ``K``: row ``r``'s outcomes are ``r·K … r·K + K − 1``, no offsets are
-read, and the row loop, of constant length, is unrolled. On the 1000 × 1000
-grid (``K = 3``) it took a one-thread sweep from 24 to 15 ms. Models with
-rows of different lengths use the kernels compiled for any ``K``.
+read, and the row loop, of constant length, is unrolled. Models with rows of
+different lengths use the kernels compiled for any ``K``.
 
 numba is imported, and the kernels compiled (or loaded from numba's on-disk
 cache, ``cache=True``), on first use only. ``backend="auto"`` keeps models
@@ -72,9 +71,8 @@ KERNEL_MIN_OUTCOMES = 500_000
 """``backend="auto"`` uses the compiled kernels from this many outcomes on.
 
 Below it a SciPy sweep takes a few milliseconds at most, and a whole solve
-less than the one-off cost of the kernels in a fresh process: importing numba
-and loading them from its cache took about 0.5 s, compiling them into an
-empty cache about 2.5 s (``benchmarks/RESULTS.md``).
+less than the one-off cost of the kernels in a fresh process (importing numba
+and loading or compiling them; ``benchmarks/RESULTS.md`` records both).
 """
 
 BACKENDS = ("auto", "numpy", "compiled")

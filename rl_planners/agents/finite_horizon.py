@@ -6,7 +6,7 @@ in one of 200. A stationary policy ``π(s)`` from the infinite-horizon
 solvers is not optimal under that limit: with few steps left, the best
 action differs from the one that is best with unlimited time. The optimal
 policy for ``H`` steps depends on the time step ``t`` and is found exactly by
-backward induction (:func:`~rl_planners.horizon.backward_induction`):
+backward induction (:func:`~rl_planners.solvers.backward_induction`):
 
 .. math::
 
@@ -64,7 +64,6 @@ References
 
 from __future__ import annotations
 
-import numbers
 import warnings
 import weakref
 from typing import Any, Literal
@@ -72,11 +71,14 @@ from typing import Any, Literal
 import gymnasium as gym
 import numpy as np
 
-from rl_planners.agents import PlanningAgent, _check_options, _env_id, _env_name
-from rl_planners.evaluation import step_limit, time_limit, warn_cut
-from rl_planners.horizon import FiniteHorizonResult, backward_induction
+from rl_planners.agents.base import TabularAgent
+from rl_planners.agents.policies import TimeDependentPolicy, check_state, check_states
+from rl_planners.gym_env import env_id, env_name, find_wrapper, time_limit
 from rl_planners.mdp import TabularMDP
-from rl_planners.validation import check_gamma
+from rl_planners.persistence import AgentFile
+from rl_planners.result import FiniteHorizonResult
+from rl_planners.solvers import backward_induction, check_solver_options
+from rl_planners.validation import check_choice, check_gamma, check_int
 
 __all__ = ["FiniteHorizonAgent", "TimeStepTracker"]
 
@@ -121,7 +123,7 @@ class TimeStepTracker(gym.Wrapper):
         return obs, reward, terminated, truncated, info
 
 
-class FiniteHorizonAgent(PlanningAgent):
+class FiniteHorizonAgent(TabularAgent):
     r"""Optimal within a time limit: plans by backward induction, acts on (state, time step).
 
     Parameters
@@ -140,7 +142,7 @@ class FiniteHorizonAgent(PlanningAgent):
         Discount in ``[0, 1]``. The default 1 plans for the undiscounted
         return Gymnasium reports (the success rate on FrozenLake).
     keep : {"policy", "all"}, default "policy"
-        What to keep of :func:`~rl_planners.horizon.backward_induction`:
+        What to keep of :func:`~rl_planners.solvers.backward_induction`:
         ``"policy"`` keeps ``π_t`` ``[H, S]`` and ``V_0`` (memory
         ``O(H·S + S·A)``); ``"all"`` also ``V_t`` ``[H + 1, S]`` and ``Q_t``
         ``[H, S, A]``.
@@ -205,7 +207,7 @@ class FiniteHorizonAgent(PlanningAgent):
     **Exact figures.** :meth:`expected_return_within_limit` is
     ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
     ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
-    (:func:`~rl_planners.horizon.finite_horizon_policy_value` on the
+    (:func:`~rl_planners.solvers.finite_horizon_policy_value` on the
     ``[H, S]`` policy). At the ``gamma`` planned with, and without
     ``terminal_values``, it equals ``μ₀ · V[0]`` from the backward induction
     itself: the optimum ``J_H^*``. A plan for
@@ -238,25 +240,50 @@ class FiniteHorizonAgent(PlanningAgent):
         limit = time_limit(env)
         horizon = _planning_horizon(env, horizon, limit)
         gamma = check_gamma(gamma)
-        if keep not in ("policy", "all"):
-            raise ValueError(f"keep must be 'policy' or 'all', got {keep!r}")
-        _check_options(type(self).__name__, self.solver, solver_options)
+        check_choice(keep, "keep", ("policy", "all"))
+        check_solver_options(type(self).__name__, self.solver, solver_options)
         mdp = TabularMDP.from_env(env)
         result = self.solver(mdp, horizon, gamma, keep=keep, **solver_options)
-        self._setup(
-            result=result,
+        self._hold_plan(
+            result,
             mdp=mdp,
             gamma=gamma,
             options={"keep": keep, **solver_options},
-            env_id=_env_id(env),
+            env_id=env_id(env),
             max_episode_steps=limit,
             n_actions=mdp.n_actions,
         )
 
-    def _setup(self, *, result: Any, **parts: Any) -> None:  # type: ignore[override]
-        super()._setup(result=result, **parts)
+    def _hold_plan(self, result: FiniteHorizonResult, **parts: Any) -> None:
+        limit = parts["max_episode_steps"]
+        note = (
+            "; the env planned for has no time limit"
+            if limit is None
+            else f"; the env planned for cuts episodes after {limit} steps"
+        )
+        self._hold(result=result, plan=TimeDependentPolicy(result.policy, note), **parts)
         self._horizon = int(result.horizon)
         self._tracker: weakref.ref[TimeStepTracker] | None = None
+
+    @classmethod
+    def from_saved(cls, parts: AgentFile, source: str) -> FiniteHorizonAgent:
+        """An agent of this class from a saved file's parts, without planning."""
+        if not isinstance(parts.result, FiniteHorizonResult):
+            raise ValueError(
+                f"{source!r} is inconsistent: it names a {parts.agent_class} but holds no horizon"
+            )
+        agent = cls.__new__(cls)
+        agent._hold_plan(
+            parts.result,
+            mdp=parts.mdp,
+            gamma=parts.gamma,
+            options=parts.options,
+            env_id=parts.env_id,
+            max_episode_steps=parts.max_episode_steps,
+            n_actions=parts.n_actions,
+            source=source,
+        )
+        return agent
 
     # ----------------------------------------------------------- attributes
     @property
@@ -265,14 +292,9 @@ class FiniteHorizonAgent(PlanningAgent):
         return self._horizon
 
     @property
-    def result(self) -> FiniteHorizonResult:  # type: ignore[override]
-        """The :class:`~rl_planners.horizon.FiniteHorizonResult` of the backward induction."""
+    def result(self) -> FiniteHorizonResult:
+        """The :class:`~rl_planners.solvers.FiniteHorizonResult` of the backward induction."""
         return self._result
-
-    @property
-    def policy(self) -> np.ndarray:
-        """``[H, S]`` int64, ``policy[t, s]`` the action in ``s`` at step ``t``."""
-        return self._policy
 
     @property
     def V(self) -> np.ndarray:
@@ -322,7 +344,7 @@ class FiniteHorizonAgent(PlanningAgent):
             vector_advice="Use predict(obs, state, episode_start), which keeps the time "
             "step of each env in state.",
         )
-        tracker = _find_tracker(env)
+        tracker = find_wrapper(env, TimeStepTracker)
         if tracker is None:
             tracker = env = TimeStepTracker(env)
         self._tracker = weakref.ref(tracker)
@@ -351,9 +373,9 @@ class FiniteHorizonAgent(PlanningAgent):
         TypeError
             If ``t`` is not an int.
         """
-        state = self._state_index(obs)
-        t = self._followed_time_step(state) if t is None else self._check_time_step(t)
-        return int(self._policy[t, state])
+        state = check_state(obs, self.n_states, self._planned_for())
+        t = self._followed_time_step(state) if t is None else self._plan.check_time_step(t)
+        return int(self._plan.actions[t, state])
 
     def predict(
         self,
@@ -400,38 +422,10 @@ class FiniteHorizonAgent(PlanningAgent):
             is unknown); if ``state`` or ``episode_start`` has the wrong size
             or values; or if a time step is at least ``horizon``.
         """
-        obs = self._observations(observation)
+        obs = check_states(observation, self.n_states, self._planned_for())
         t = self._time_steps(obs.shape, state, episode_start)
-        actions = np.asarray(self._policy[t, obs], dtype=np.int64)
+        actions = np.asarray(self._plan.select(obs, t), dtype=np.int64)
         return actions, np.asarray(t + 1, dtype=np.int64)
-
-    def _act(self, states: Any, t: Any) -> Any:
-        """Actions in validated ``states`` at step ``t`` (from :meth:`evaluate`)."""
-        return self._policy[self._check_time_step(t), states]
-
-    def _check_time_step(self, t: Any) -> int:
-        """``t`` as an int in ``0..H-1``, or raise."""
-        if isinstance(t, bool) or not isinstance(t, numbers.Integral):
-            raise TypeError(f"t must be an int (steps taken in the episode), got {t!r}")
-        if t < 0:
-            raise ValueError(f"t must be >= 0 (steps taken in the episode), got {t}")
-        if t >= self._horizon:
-            raise ValueError(self._past_horizon(int(t)))
-        return int(t)
-
-    def _past_horizon(self, t: int) -> str:
-        limit = self._max_episode_steps
-        env_limit = (
-            f"; the env planned for cuts episodes after {limit} steps"
-            if limit is not None
-            else "; the env planned for has no time limit"
-        )
-        return (
-            f"time step {t} is past the horizon: the agent planned {self._horizon} steps "
-            f"(t = 0..{self._horizon - 1}) and has no action after them{env_limit}. End "
-            f"episodes at the horizon (gymnasium.wrappers.TimeLimit(env, {self._horizon})), "
-            "or plan with a longer horizon"
-        )
 
     def _followed_time_step(self, state: int) -> int:
         """The step count of the env followed, checked against ``state``."""
@@ -463,7 +457,7 @@ class FiniteHorizonAgent(PlanningAgent):
                 "act in several envs use predict(obs, state, episode_start) or "
                 "act(obs, t=...)"
             )
-        return self._check_time_step(tracker.elapsed_steps)
+        return self._plan.check_time_step(tracker.elapsed_steps)
 
     def _time_steps(self, shape: tuple[int, ...], state: Any, episode_start: Any) -> np.ndarray:
         """``t`` of each observation from ``state`` and ``episode_start`` (SB3's recurrence)."""
@@ -492,45 +486,10 @@ class FiniteHorizonAgent(PlanningAgent):
             first = int(t[late].flat[0])
             where = f" at index {_where(late)}" if t.ndim else ""
             raise ValueError(
-                f"{self._past_horizon(first)}{where}; with Stable-Baselines3 pass "
+                f"{self._plan.past_horizon(first)}{where}; with Stable-Baselines3 pass "
                 "episode_start=dones so that the time step restarts with each episode"
             )
         return t
-
-    # ----------------------------------------------------------- evaluating
-    def _evaluation_horizon(self, env: Any, max_steps: Any) -> int:
-        if max_steps is None and time_limit(env) is None:
-            max_steps = self._horizon
-        steps = step_limit(env, max_steps)
-        if steps > self._horizon:
-            raise ValueError(
-                f"episodes in this env can run {steps} steps, but the agent planned "
-                f"{self._horizon} and has no action after them: pass "
-                f"max_steps={self._horizon} to cut episodes at the horizon, or plan "
-                f"with FiniteHorizonAgent(env, horizon={steps})"
-            )
-        return steps
-
-    def _warn_cut(self, n_cut: int, n_episodes: int, horizon: int) -> None:
-        if horizon < self._horizon:  # a cut at the horizon itself is the plan's end
-            warn_cut(n_cut, n_episodes, horizon, stacklevel=4)
-
-    def _policy_for_horizon(self, horizon: int) -> np.ndarray:
-        """``[h, S]``: the first ``h ≤ H`` steps of the plan."""
-        if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-            raise TypeError(f"horizon must be an int >= 0 (the number of steps), got {horizon!r}")
-        if horizon < 0:
-            raise ValueError(f"horizon must be >= 0 (the number of steps), got {horizon}")
-        if horizon > self._horizon:
-            raise ValueError(
-                f"the agent planned {self._horizon} steps and has no action after them, "
-                f"so its return within {horizon} steps is undefined: ask for horizon <= "
-                f"{self._horizon}, or plan with FiniteHorizonAgent(env, horizon={horizon})"
-            )
-        return self._policy[:horizon]
-
-    def _unlimited_return(self, mdp: TabularMDP) -> None:
-        return None
 
     def expected_return(self, gamma: float | None = None) -> float:
         """Undefined for a plan of ``H`` steps: raises ``ValueError``.
@@ -549,7 +508,7 @@ class FiniteHorizonAgent(PlanningAgent):
 
         ``V^π_h = 0``, ``V^π_t(s) = R(s, π_t(s)) + γ Σ_{s'} P_cont(s'|s, π_t(s)) V^π_{t+1}(s')``
         for the plan's first ``h`` steps
-        (:func:`~rl_planners.horizon.finite_horizon_policy_value`).
+        (:func:`~rl_planners.solvers.finite_horizon_policy_value`).
 
         Parameters
         ----------
@@ -576,20 +535,16 @@ def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
     if horizon is None:
         if limit is None:
             raise ValueError(
-                f"{_env_name(env)} has no time limit (no TimeLimit wrapper, "
+                f"{env_name(env)} has no time limit (no TimeLimit wrapper, "
                 "max_episode_steps is None), so FiniteHorizonAgent cannot take its "
                 "horizon from it: pass horizon=<steps>, and end episodes there "
                 "(gymnasium.wrappers.TimeLimit(env, <steps>))"
             )
         return limit
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise TypeError(f"horizon must be an int >= 1 (the number of steps), got {horizon!r}")
-    if horizon < 1:
-        raise ValueError(f"horizon must be >= 1 (the number of steps), got {horizon}")
-    horizon = int(horizon)
+    horizon = check_int(horizon, "horizon", 1, "the number of steps")
     if limit is not None and horizon < limit:
         warnings.warn(
-            f"horizon={horizon} is shorter than the time limit of {_env_name(env)} "
+            f"horizon={horizon} is shorter than the time limit of {env_name(env)} "
             f"({limit} steps): the agent has no action after step {horizon - 1} and "
             f"raises there if the episode is still running; leave horizon=None to plan "
             f"for the env's limit, or cut episodes with TimeLimit(env, {horizon})",
@@ -598,24 +553,13 @@ def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
         )
     elif limit is not None and horizon > limit:
         warnings.warn(
-            f"horizon={horizon} is longer than the time limit of {_env_name(env)} "
+            f"horizon={horizon} is longer than the time limit of {env_name(env)} "
             f"({limit} steps): the plan is optimal for {horizon}-step episodes, not for "
             f"the env's {limit}; leave horizon=None to plan for the env's limit",
             UserWarning,
             stacklevel=3,
         )
     return horizon
-
-
-def _find_tracker(env: Any) -> TimeStepTracker | None:
-    """The outermost :class:`TimeStepTracker` among ``env``'s wrappers, if any."""
-    layer = env
-    while layer is not None:
-        if isinstance(layer, TimeStepTracker):
-            return layer
-        inner = getattr(layer, "env", None)
-        layer = inner if inner is not layer else None
-    return None
 
 
 def _same_state(observation: Any, state: int) -> bool:

@@ -35,74 +35,27 @@ References
 
 from __future__ import annotations
 
-import numbers
 import time
-from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 
-from rl_planners.bellman import _q, expectation_backup, policy_model
+from rl_planners.bellman import expectation_backup, operators, policy_model
 from rl_planners.mdp import TabularMDP
-from rl_planners.validation import check_gamma, check_policy, check_values
+from rl_planners.result import FiniteHorizonResult
+from rl_planners.solvers.iteration import check_finite
+from rl_planners.validation import check_choice, check_gamma, check_int, check_policy, check_values
 
-__all__ = ["FiniteHorizonResult", "backward_induction", "finite_horizon_policy_value"]
+__all__ = [
+    "KEEP_OPTIONS",
+    "FiniteHorizonResult",
+    "backward_induction",
+    "check_horizon",
+    "finite_horizon_policy_value",
+]
 
-_KEEP_OPTIONS = ("all", "policy")
-
-
-@dataclass(frozen=True, eq=False)
-class FiniteHorizonResult:
-    """What :func:`backward_induction` returns.
-
-    Time steps are counted from the start of the episode: ``t = 0`` is the
-    first decision, ``t = H − 1`` the last, and ``H − t`` steps remain at ``t``.
-
-    Attributes
-    ----------
-    V : numpy.ndarray
-        ``[H + 1, S]`` optimal values ``V_t(s)`` with ``H − t`` steps to go;
-        ``V[H]`` holds the terminal values. With ``keep="policy"`` only
-        ``V_0`` is kept, as an array of shape ``[1, S]``, so ``V[0]`` is the
-        optimal value from the start in both cases.
-    Q : numpy.ndarray or None
-        ``[H, S, A]`` optimal action values ``Q_t(s, a)``; ``None`` with
-        ``keep="policy"``.
-    policy : numpy.ndarray
-        ``[H, S]`` int64, ``policy[t, s]`` the optimal action in ``s`` at time
-        step ``t`` (lowest index among ties).
-    horizon : int
-        ``H``, the number of decisions.
-    gamma : float
-        The discount factor planned with.
-    wall_time : float
-        Seconds spent in the recursion.
-    keep : {"all", "policy"}
-        What was kept (see ``V`` and ``Q``).
-    """
-
-    V: np.ndarray
-    Q: np.ndarray | None = field(repr=False)
-    policy: np.ndarray = field(repr=False)
-    horizon: int
-    gamma: float
-    wall_time: float
-    keep: Literal["all", "policy"] = "all"
-
-    def __post_init__(self) -> None:
-        for name in ("V", "Q", "policy"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            array = np.asarray(value).view()
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
-
-    def __repr__(self) -> str:
-        return (
-            f"FiniteHorizonResult(n_states={self.V.shape[1]}, horizon={self.horizon}, "
-            f"gamma={self.gamma}, keep={self.keep!r}, wall_time={self.wall_time:.4f}s)"
-        )
+KEEP_OPTIONS = ("all", "policy")
+"""What :func:`backward_induction` keeps: every ``V_t`` and ``Q_t``, or the policy and ``V_0``."""
 
 
 def backward_induction(
@@ -191,10 +144,9 @@ def backward_induction(
     >>> result.policy[:, 0]
     array([0, 0, 1])
     """
-    horizon = _check_horizon(horizon)
+    horizon = check_horizon(horizon)
     gamma = check_gamma(gamma)
-    if keep not in _KEEP_OPTIONS:
-        raise ValueError(f"keep must be one of {_KEEP_OPTIONS}, got {keep!r}")
+    check_choice(keep, "keep", KEEP_OPTIONS)
     if terminal_values is None:
         V_next = np.zeros(mdp.n_states)  # [S]
     else:
@@ -202,18 +154,20 @@ def backward_induction(
     start = time.perf_counter()
     n_states, n_actions = mdp.n_states, mdp.n_actions
     states = np.arange(n_states)
+    ops = operators(mdp)
     policy = np.empty((horizon, n_states), dtype=np.int64)  # [H, S]
     if keep == "all":
         V = np.empty((horizon + 1, n_states))  # [H + 1, S]
         Q = np.empty((horizon, n_states, n_actions))  # [H, S, A]
         V[horizon] = V_next
     for t in range(horizon - 1, -1, -1):
-        Q_t = _q(mdp, V_next, gamma)  # [S, A]
+        Q_t = ops.q(V_next, gamma)  # [S, A]
         policy[t] = np.argmax(Q_t, axis=1)
         V_next = Q_t[states, policy[t]]
         if keep == "all":
             Q[t] = Q_t
             V[t] = V_next
+    check_finite(V_next, "the value at t = 0", gamma)
     if keep == "policy":
         V, Q = V_next[np.newaxis, :], None
     return FiniteHorizonResult(
@@ -300,7 +254,7 @@ def finite_horizon_policy_value(
     >>> finite_horizon_policy_value(mdp, np.array([[0.5, 0.5]]), horizon=2)
     array([2.25])
     """
-    horizon = _check_horizon(horizon)
+    horizon = check_horizon(horizon)
     gamma = check_gamma(gamma)
     try:
         array = np.asarray(policy)
@@ -314,28 +268,27 @@ def finite_horizon_policy_value(
         P_pi, R_pi = policy_model(mdp, array)
         for _ in range(horizon):
             V = expectation_backup(P_pi, R_pi, V, gamma)
+        check_finite(V, "the policy's value at t = 0", gamma)
         return V
     # Time-dependent: V_t(s) = Σ_a π_t(a|s) Q_t(s, a), Q_t from V_{t+1}.
     steps = _time_dependent_policy(mdp, array, horizon)
     states = np.arange(mdp.n_states)
+    ops = operators(mdp)
     for t in range(horizon - 1, -1, -1):
-        Q_t = _q(mdp, V, gamma)  # [S, A]
+        Q_t = ops.q(V, gamma)  # [S, A]
         pi_t = steps[t]  # [S] int64 or [S, A] float64
         if pi_t.ndim == 1:
             V = Q_t[states, pi_t]
         else:
             V = np.einsum("sa,sa->s", pi_t, Q_t)
+    check_finite(V, "the policy's value at t = 0", gamma)
     return V
 
 
 # ---------------------------------------------------------------- helpers
-def _check_horizon(horizon: Any) -> int:
-    """Return ``horizon`` as an int ≥ 0, or raise."""
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise TypeError(f"horizon must be an int >= 0 (the number of steps), got {horizon!r}")
-    if horizon < 0:
-        raise ValueError(f"horizon must be >= 0 (the number of steps), got {horizon}")
-    return int(horizon)
+def check_horizon(horizon: Any) -> int:
+    """Return ``horizon``, the number of steps, as an int ≥ 0, or raise."""
+    return check_int(horizon, "horizon", 0, "the number of steps")
 
 
 def _time_dependent_policy(mdp: TabularMDP, array: np.ndarray, horizon: int) -> list[np.ndarray]:

@@ -1,4 +1,4 @@
-"""The Bellman operators, as pure functions on a :class:`TabularMDP` and arrays.
+"""The Bellman equations in NumPy form: pure functions on a :class:`TabularMDP` and arrays.
 
 With ``P_cont`` the continuation matrix (non-terminating outcomes only) and
 ``R`` the expected reward of the model (see :mod:`rl_planners.mdp`):
@@ -9,7 +9,10 @@ With ``P_cont`` the continuation matrix (non-terminating outcomes only) and
   ``R_π(s) = Σ_a π(a|s) R(s,a)`` and ``P_π(s'|s) = Σ_a π(a|s) P_cont(s'|s,a)``
 - greedy policy       ``π'(s) = argmax_a Q(s,a)``
 
-Each equation is written once, here; the solvers and agents call these.
+Each equation is written here once in NumPy form and once, for big models, in
+the compiled kernels (:mod:`~rl_planners.bellman.kernels`); the solvers reach
+either through :func:`~rl_planners.bellman.operators.operators`, chosen once
+per solve.
 
 References
 ----------
@@ -23,7 +26,6 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from rl_planners import kernels
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.termination import terminating_choice
 from rl_planners.validation import check_gamma, check_policy, check_values
@@ -34,6 +36,7 @@ __all__ = [
     "optimality_backup",
     "policy_improvement",
     "policy_model",
+    "q_by_action",
     "q_from_v",
     "tie_tolerance",
 ]
@@ -64,21 +67,11 @@ def q_from_v(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     array([[2.5],
            [2. ]])
     """
-    return _q(mdp, check_values(mdp, V), check_gamma(gamma))
+    return q_by_action(mdp, check_values(mdp, V), check_gamma(gamma)).T
 
 
-def _q(mdp: TabularMDP, V: np.ndarray, gamma: float, backend: str = "auto") -> np.ndarray:
-    """``q_from_v`` without argument checks, for the solvers' inner loops.
-
-    Large models go through the compiled kernel (see :mod:`rl_planners.kernels`).
-    """
-    if kernels.uses_kernel(mdp, backend):
-        return kernels.q_values(kernels.prepare(mdp), V, gamma)
-    return _q_by_action(mdp, V, gamma).T
-
-
-def _q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
-    """``Q`` transposed, ``[A, S]`` C-ordered: the NumPy path of :func:`q_from_v`.
+def q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
+    """``Q`` transposed, ``[A, S]`` C-ordered, without argument checks.
 
     ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``, from the action-major
     copy of the continuation matrix, so that ``max_a`` and ``argmax_a`` run
@@ -91,22 +84,14 @@ def _q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     return Q_by_action
 
 
-def optimality_backup(
-    mdp: TabularMDP, V: np.ndarray, gamma: float, *, backend: str = "auto"
-) -> np.ndarray:
+def optimality_backup(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     """One synchronous sweep of the Bellman optimality operator.
 
     ``(T V)(s) = max_a [R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')]``
 
     ``V`` must already be a float64 ``(S,)`` array (the solvers check it once).
-    Large models (or ``backend="compiled"``) take the fused compiled kernel,
-    which never forms ``Q``; see :mod:`rl_planners.kernels`.
     """
-    if kernels.uses_kernel(mdp, backend):
-        V_next = np.empty(mdp.n_states)
-        kernels.jacobi_sweep(kernels.prepare(mdp), V, gamma, V_next)
-        return V_next
-    return _q_by_action(mdp, V, gamma).max(axis=0)
+    return q_by_action(mdp, V, gamma).max(axis=0)
 
 
 def policy_model(mdp: TabularMDP, policy: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
@@ -211,4 +196,4 @@ def policy_improvement(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarr
     Sutton & Barto (2018), eq. (4.9).
     """
     gamma = check_gamma(gamma)
-    return greedy_policy(mdp, _q(mdp, check_values(mdp, V), gamma), gamma)
+    return greedy_policy(mdp, q_by_action(mdp, check_values(mdp, V), gamma).T, gamma)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from rl_planners.display import (
+from rl_planners.interface.display import (
     FROZEN_LAKE_ARROWS,
     action_arrows,
     grid_shape,

@@ -4,7 +4,7 @@ A Gymnasium episode's return is the *undiscounted* sum of its rewards,
 ``G = Σ_{t<T} r_{t+1}``, where the episode ends at the first terminating
 outcome or is cut off (truncated) after ``H`` steps by a ``TimeLimit``. Its
 expectation from the initial distribution ``μ₀`` is computed exactly by the
-backward recursion of :func:`rl_planners.horizon.finite_horizon_policy_value`:
+backward recursion of :func:`rl_planners.solvers.finite_horizon_policy_value`:
 
 .. math::
 
@@ -33,7 +33,6 @@ estimation).
 
 from __future__ import annotations
 
-import numbers
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,20 +42,22 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse import csgraph
 
+from rl_planners.agents.policies import check_state
 from rl_planners.bellman import policy_model
 from rl_planners.errors import NonTerminatingPolicyError
-from rl_planners.horizon import finite_horizon_policy_value
+from rl_planners.gym_env import time_limit
 from rl_planners.mdp import TabularMDP
-from rl_planners.solvers import policy_evaluation
-from rl_planners.validation import check_gamma, check_policy
+from rl_planners.solvers import finite_horizon_policy_value, policy_evaluation
+from rl_planners.validation import check_gamma, check_int, check_policy, format_states
 
 __all__ = [
     "DEFAULT_MAX_STEPS",
     "EvaluationResult",
+    "evaluate_policy",
     "expected_return",
     "reachable_states",
     "run_episodes",
-    "time_limit",
+    "step_limit",
 ]
 
 DEFAULT_MAX_STEPS = 10_000
@@ -168,25 +169,6 @@ class EvaluationResult:
 
 
 # ------------------------------------------------------------------- sampling
-def time_limit(env: Any) -> int | None:
-    """The step limit Gymnasium's ``TimeLimit`` wrappers put on ``env``.
-
-    Walks the wrapper chain (``gym.make`` adds a ``TimeLimit`` when the spec
-    has ``max_episode_steps``; users may add their own) and returns the
-    smallest limit found, or ``None`` if no ``TimeLimit`` wraps the env.
-    """
-    from gymnasium.wrappers import TimeLimit
-
-    limits = []
-    layer = env
-    while layer is not None:
-        if isinstance(layer, TimeLimit):
-            limits.append(int(layer._max_episode_steps))
-        inner = getattr(layer, "env", None)
-        layer = inner if inner is not layer else None
-    return min(limits) if limits else None
-
-
 def run_episodes(
     env: Any,
     choose_action: Callable[[Any, int], int],
@@ -236,15 +218,6 @@ def run_episodes(
     return returns, lengths, n_cut
 
 
-def check_episode_count(n_episodes: Any) -> int:
-    """Return ``n_episodes`` as an int ≥ 1, or raise."""
-    if isinstance(n_episodes, bool) or not isinstance(n_episodes, numbers.Integral):
-        raise TypeError(f"n_episodes must be an int >= 1, got {n_episodes!r}")
-    if n_episodes < 1:
-        raise ValueError(f"n_episodes must be at least 1, got {n_episodes}")
-    return int(n_episodes)
-
-
 def step_limit(env: Any, max_steps: Any) -> int:
     """The horizon episodes run under: the env's time limit capped by ``max_steps``.
 
@@ -254,11 +227,8 @@ def step_limit(env: Any, max_steps: Any) -> int:
     limit = time_limit(env)
     if max_steps is None:
         return DEFAULT_MAX_STEPS if limit is None else limit
-    if isinstance(max_steps, bool) or not isinstance(max_steps, numbers.Integral):
-        raise TypeError(f"max_steps must be an int >= 1 or None, got {max_steps!r}")
-    if max_steps < 1:
-        raise ValueError(f"max_steps must be at least 1, got {max_steps}")
-    return int(max_steps) if limit is None else min(limit, int(max_steps))
+    max_steps = check_int(max_steps, "max_steps", 1)
+    return max_steps if limit is None else min(limit, max_steps)
 
 
 def warn_cut(n_cut: int, n_episodes: int, horizon: int, *, stacklevel: int = 3) -> None:
@@ -315,7 +285,7 @@ def expected_return(
     With a horizon ``H``: ``J_H = μ₀ · V^π_0``, the expected sum of the first
     ``H`` rewards discounted by ``γ`` (episodes cut after ``H`` steps, as by
     Gymnasium's ``TimeLimit``), by the backward recursion of
-    :func:`~rl_planners.horizon.finite_horizon_policy_value`. Without one:
+    :func:`~rl_planners.solvers.finite_horizon_policy_value`. Without one:
     ``J_∞ = μ₀ · V^π`` with ``(I − γ P_π) V^π = R_π``.
 
     Parameters
@@ -382,12 +352,98 @@ def expected_return(
         V = policy_evaluation(restricted, policy, 1.0)
     except NonTerminatingPolicyError as error:
         stuck = np.asarray(error.states)
-        shown = ", ".join(map(str, stuck[:10])) + (" ..." if stuck.size > 10 else "")
         raise NonTerminatingPolicyError(
             f"the undiscounted return without a time limit is undefined: from "
             f"{stuck.size} state(s) the policy reaches from the initial distribution "
-            f"({shown}), the episode does not end with probability 1. Give a horizon "
-            "(the env's time limit) or gamma < 1.",
+            f"({format_states(stuck)}), the episode does not end with probability 1. "
+            "Give a horizon (the env's time limit) or gamma < 1.",
             stuck,
         ) from None
     return float(mdp.initial_distribution @ V)
+
+
+def evaluate_policy(
+    policy: Any,
+    env: Any,
+    n_episodes: int = 100,
+    seed: int | None = None,
+    *,
+    max_steps: int | None = None,
+    mdp: TabularMDP | None = None,
+    planned_for: str = "",
+) -> EvaluationResult:
+    """Play a policy in ``env``; report its returns beside the exact ``J_H`` in ``mdp``.
+
+    Parameters
+    ----------
+    policy : StationaryPolicy, TimeDependentPolicy, or any object with ``predict``
+        A policy value of :mod:`rl_planners.agents.policies` (acts as
+        ``policy.select(state, t)``, and gives the exact figures), or an object
+        with Stable-Baselines3's ``predict(obs, deterministic=True)`` (sampled
+        figures only).
+    env : gymnasium.Env
+        A single env; its ``TimeLimit`` and other wrappers apply.
+    n_episodes : int, default 100
+    seed : int, optional
+        Seeds the first ``env.reset``; later resets continue the env's stream.
+    max_steps : int, optional
+        Cut an episode after this many steps if the env has not ended it.
+        Default: the env's time limit, or :data:`DEFAULT_MAX_STEPS` (for a
+        time-dependent policy of ``H`` steps: ``H``) if it has none. A
+        time-dependent policy is never asked past its horizon.
+    mdp : TabularMDP, optional
+        The model the exact figures are computed in (``None``: sampled only).
+    planned_for : str
+        Ends the messages about observations (which env the policy was made for).
+
+    Returns
+    -------
+    EvaluationResult
+    """
+    n_episodes = check_int(n_episodes, "n_episodes", 1)
+    horizon = getattr(policy, "horizon", None)
+    if horizon is not None and max_steps is None and time_limit(env) is None:
+        max_steps = horizon
+    steps = step_limit(env, max_steps)
+    if horizon is not None and steps > horizon:
+        raise ValueError(
+            f"episodes in this env can run {steps} steps, but the agent planned "
+            f"{horizon} and has no action after them: pass max_steps={horizon} to cut "
+            f"episodes at the horizon, or plan with FiniteHorizonAgent(env, horizon={steps})"
+        )
+    select = getattr(policy, "select", None)
+    if select is None:  # a predict-only policy (e.g. a Stable-Baselines3 model)
+
+        def choose_action(obs: Any, t: int) -> int:
+            return int(np.asarray(policy.predict(obs, deterministic=True)[0]))
+
+    else:
+        actions = policy.actions
+        n_states = actions.shape[-1]
+        stationary = horizon is None
+
+        def choose_action(obs: Any, t: int) -> int:
+            if stationary and type(obs) is int and 0 <= obs < n_states:
+                return int(actions[obs])  # the common case, without the general checks
+            return int(select(check_state(obs, n_states, planned_for), t))
+
+    returns, lengths, n_cut = run_episodes(env, choose_action, n_episodes, seed, steps)
+    if n_cut and (horizon is None or steps < horizon):  # a cut at the horizon is the plan's end
+        warn_cut(n_cut, n_episodes, steps, stacklevel=4)
+    exact = unlimited = None
+    if mdp is not None and select is not None:
+        exact = expected_return(mdp, policy.for_horizon(steps), 1.0, horizon=steps)
+        if horizon is None:
+            try:
+                unlimited = expected_return(mdp, actions, 1.0)
+            except NonTerminatingPolicyError:
+                unlimited = None
+    return EvaluationResult(
+        returns=returns,
+        lengths=lengths,
+        horizon=steps,
+        expected_return=exact,
+        expected_return_unlimited=unlimited,
+        n_cut=n_cut,
+        seed=seed,
+    )

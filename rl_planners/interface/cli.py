@@ -32,7 +32,7 @@ import gymnasium as gym
 
 __all__ = ["build_parser", "main"]
 
-from rl_planners.commands import (
+from rl_planners.interface.commands import (
     EXIT_INTERRUPTED,
     PLANNERS,
     PROG,

@@ -28,10 +28,10 @@ from rl_planners.agents import (
     PolicyIterationAgent,
     ValueIterationAgent,
 )
-from rl_planners.display import ASCII_ARROWS, describe_solution, format_table, grid_shape
 from rl_planners.errors import NonTerminatingPolicyError
+from rl_planners.interface.display import ASCII_ARROWS, describe_solution, format_table, grid_shape
+from rl_planners.interface.progress import SolveProgress
 from rl_planners.mdp import TabularMDP
-from rl_planners.progress import SolveProgress
 from rl_planners.result import PlanningResult
 
 __all__ = [
@@ -300,7 +300,7 @@ def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
             f"\nsaved the agent to {written} (load it with {cls}.load({str(written)!r}))", file=out
         )
     if plot is not None:
-        from rl_planners.plots import solution_figure
+        from rl_planners.interface.plots import solution_figure
 
         solution_figure(env, agent.result, PLANNERS[args.algo].name).savefig(plot)
         print(f"wrote the figure to {plot}", file=out)
@@ -407,7 +407,7 @@ def run_compare(args: argparse.Namespace, out: IO[str] | None = None) -> int:
         file=out,
     )
     if plot is not None:
-        from rl_planners.plots import convergence_figure
+        from rl_planners.interface.plots import convergence_figure
 
         convergence_figure(results).savefig(plot)
         print(f"wrote the figure to {plot}", file=out)
@@ -461,7 +461,7 @@ def _frame(frame: Any) -> str:
 # ================================================================== figures
 def _check_plot_path(path: str) -> Path:
     """Fail before planning if the figure could not be written."""
-    from rl_planners.plots import require_matplotlib
+    from rl_planners.interface.plots import require_matplotlib
 
     require_matplotlib()
     from matplotlib.figure import Figure

@@ -1,0 +1,34 @@
+"""The agents: thin classes that plan once and hold a policy value.
+
+Imports flow ``policies → evaluation → base → stationary, finite_horizon →
+files → planners``; the solvers are below, the command line above.
+"""
+
+from rl_planners.agents.base import TabularAgent
+from rl_planners.agents.evaluation import EvaluationResult, evaluate_policy, expected_return
+from rl_planners.agents.files import load_agent, save_agent
+from rl_planners.agents.finite_horizon import FiniteHorizonAgent, TimeStepTracker
+from rl_planners.agents.policies import StationaryPolicy, TimeDependentPolicy
+from rl_planners.agents.stationary import (
+    ModifiedPolicyIterationAgent,
+    PlanningAgent,
+    PolicyIterationAgent,
+    ValueIterationAgent,
+)
+
+__all__ = [
+    "EvaluationResult",
+    "FiniteHorizonAgent",
+    "ModifiedPolicyIterationAgent",
+    "PlanningAgent",
+    "PolicyIterationAgent",
+    "StationaryPolicy",
+    "TabularAgent",
+    "TimeDependentPolicy",
+    "TimeStepTracker",
+    "ValueIterationAgent",
+    "evaluate_policy",
+    "expected_return",
+    "load_agent",
+    "save_agent",
+]

@@ -1,0 +1,137 @@
+"""The Bellman operators of one model on one backend, chosen once per solve.
+
+:func:`operators` decides, once, whether a model's sweeps run on NumPy/SciPy
+(:mod:`~rl_planners.bellman.formulas`) or on the compiled kernels
+(:mod:`~rl_planners.bellman.kernels`), and returns a frozen object with the
+three operators every algorithm needs:
+
+- ``q(V, γ)``: the action values ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``;
+- ``backup(V, γ, out)``: the optimality backup ``out = T V = max_a Q``, with
+  the statistics of ``d = T V − V`` the stopping rules read;
+- ``policy(π)``: the expectation operator of a policy, ``T_π V = R_π + γ P_π V``,
+  and the product ``(I − γ P_π) x`` of its linear system, with the policy's
+  rows gathered once.
+
+The solvers call only these, so no algorithm branches on the backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from rl_planners.bellman import kernels
+from rl_planners.bellman.formulas import expectation_backup, policy_model, q_by_action
+from rl_planners.bellman.kernels import SweepStats
+from rl_planners.mdp import TabularMDP
+
+__all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "operators"]
+
+BACKENDS = kernels.BACKENDS
+
+
+def sweep_stats(V: np.ndarray, V_next: np.ndarray) -> SweepStats:
+    """``max d``, ``min d`` and ``max |V_next|`` for ``d = V_next − V``."""
+    d = V_next - V
+    return SweepStats(high=float(d.max()), low=float(d.min()), top=float(np.abs(V_next).max()))
+
+
+@dataclass(frozen=True, eq=False)
+class PolicyOperator:
+    """``T_π V = R_π + γ P_π V`` for one policy, its rows gathered once.
+
+    Attributes
+    ----------
+    R_pi : numpy.ndarray
+        ``[S]`` ``R_π(s) = Σ_a π(a|s) R(s,a)``.
+    """
+
+    R_pi: np.ndarray
+    P_pi: sp.csr_matrix | None = field(repr=False)
+    compiled: Any = field(repr=False)
+    actions: np.ndarray | None = field(repr=False)
+
+    def apply(self, V: np.ndarray, gamma: float, out: np.ndarray | None = None) -> np.ndarray:
+        """``T_π V = R_π + γ P_π V``."""
+        if self.compiled is None:
+            return expectation_backup(self.P_pi, self.R_pi, V, gamma)
+        return kernels.policy_apply(
+            self.compiled, self.actions, V, alpha=0.0, beta=1.0, g=gamma, out=out
+        )
+
+    def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
+        """``(I − γ P_π) x``, the left-hand side of ``(I − γ P_π) V = R_π``."""
+        if self.compiled is None:
+            return x - gamma * (self.P_pi @ x)
+        return kernels.policy_apply(self.compiled, self.actions, x, alpha=1.0, beta=0.0, g=-gamma)
+
+
+@dataclass(frozen=True, eq=False)
+class Operators:
+    """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``)."""
+
+    mdp: TabularMDP
+    backend: str
+    compiled: Any = field(default=None, repr=False)  # kernels.SweepModel when compiled
+
+    def q(self, V: np.ndarray, gamma: float) -> np.ndarray:
+        """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
+        if self.compiled is None:
+            return q_by_action(self.mdp, V, gamma).T
+        return kernels.q_values(self.compiled, V, gamma)
+
+    def backup(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
+        """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``."""
+        if self.compiled is None:
+            np.max(q_by_action(self.mdp, V, gamma), axis=0, out=out)
+            return sweep_stats(V, out)
+        return kernels.jacobi_sweep(self.compiled, V, gamma, out)
+
+    def gauss_seidel(self, V: np.ndarray, gamma: float) -> SweepStats:
+        """In place, for ``s = 0, 1, …``: ``V(s) ← (T V)(s)``.
+
+        Only the kernels sweep in place: ask for these operators with
+        ``operators(mdp, backend, gauss_seidel=True)``.
+        """
+        return kernels.gauss_seidel_sweep(self.compiled, V, gamma)
+
+    def policy(self, policy: np.ndarray) -> PolicyOperator:
+        """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float)."""
+        if self.compiled is not None and policy.ndim == 1:
+            actions = np.ascontiguousarray(policy, dtype=np.int64)
+            rows = np.arange(self.mdp.n_states) * self.mdp.n_actions + actions
+            return PolicyOperator(self.compiled.R[rows], None, self.compiled, actions)
+        P_pi, R_pi = policy_model(self.mdp, policy)
+        return PolicyOperator(R_pi, P_pi, None, None)
+
+
+def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = False) -> Operators:
+    """Choose the backend of ``mdp``'s sweeps, once.
+
+    Parameters
+    ----------
+    mdp : TabularMDP
+    backend : {"auto", "numpy", "compiled"}
+        ``"auto"`` takes the compiled kernels for models of
+        :data:`~rl_planners.bellman.kernels.KERNEL_MIN_OUTCOMES` outcomes or
+        more (when numba is installed), NumPy/SciPy below.
+    gauss_seidel : bool
+        The solve sweeps in place, which only the kernels do: ``"auto"`` then
+        means compiled.
+
+    Raises
+    ------
+    ValueError
+        For an unknown backend, or Gauss–Seidel with ``backend="numpy"``.
+    ModuleNotFoundError
+        If the compiled backend is asked for and numba is not installed.
+    """
+    if gauss_seidel and backend == "numpy":
+        raise ValueError("method='gauss-seidel' needs the compiled kernels, not backend='numpy'")
+    compiled = kernels.uses_kernel(mdp, backend)  # checks the backend's name
+    if compiled or (gauss_seidel and kernels.uses_kernel(mdp, "compiled")):
+        return Operators(mdp, "compiled", kernels.prepare(mdp))
+    return Operators(mdp, "numpy")
