@@ -148,6 +148,25 @@ class _EnvProblem:
     kwargs: Mapping[str, Any]
 
 
+_MODEL_FIELDS = (
+    "n_states",
+    "n_actions",
+    "row_offsets",
+    "next_state",
+    "prob",
+    "reward",
+    "terminated",
+    "initial_distribution",
+)
+"""The arrays that define a TabularMDP: what a task sends of it."""
+
+
+def _rebuild_task(index: int, source: Any, gamma: Any, solver: Any, options: Any) -> _Task:
+    if isinstance(source, tuple):
+        source = TabularMDP(*source)
+    return _Task(index, source, gamma, solver, options)
+
+
 @dataclass(frozen=True)
 class _Task:
     """What a worker needs to solve one problem: sent once, pickled."""
@@ -157,6 +176,15 @@ class _Task:
     gamma: Any
     solver: Callable[..., PlanningResult]
     options: Mapping[str, Any]
+
+    def __reduce__(self) -> tuple:
+        # A model travels as its defining arrays only: derived ones it may have
+        # cached (continuation, R, ...) would more than double the bytes, and
+        # the worker rebuilds them faster than a pipe carries them.
+        source = self.source
+        if isinstance(source, TabularMDP):
+            source = tuple(getattr(source, name) for name in _MODEL_FIELDS)
+        return _rebuild_task, (self.index, source, self.gamma, self.solver, self.options)
 
 
 def _problem(problem: Any, index: int, gamma: Any) -> tuple[TabularMDP | _EnvProblem, Any]:
@@ -414,11 +442,13 @@ def solve_many(
     ``[solver(mdp_i, γ_i, **options) for i ...]`` exactly, whatever the
     executor (the same float64 operations run in the same order).
 
-    Each model is pickled once, for its task. A model whose derived arrays
-    (``continuation``, ``R``) were already computed carries them along, so it
-    pickles larger than a fresh one. The process pool uses the platform's
-    default start method (``fork`` on Linux before Python 3.14): where
-    ``spawn`` or ``forkserver`` is used, call ``solve_many`` under
+    Each model is sent once, for its task: its defining arrays (about 28
+    bytes per outcome), not the derived ones it may have cached, and the
+    worker rebuilds it with the ``TabularMDP`` constructor (which validates
+    it again, a cost linear in the outcomes and small beside a solve).
+
+    The process pool uses the platform's default start method (``fork`` on
+    Linux before Python 3.14): where ``spawn`` or ``forkserver`` is used, call ``solve_many`` under
     ``if __name__ == "__main__":`` in scripts, as with any process pool.
     """
     solve = _resolve_solver(solver)

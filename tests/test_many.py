@@ -275,6 +275,20 @@ def test_model_pickles_read_only_and_solves_the_same():
     assert_same(value_iteration(copy, 0.9), value_iteration(mdp, 0.9))
 
 
+def test_task_sends_the_defining_arrays_only():
+    mdp = MODELS[4]
+    _ = mdp.continuation, mdp.R, mdp.continuation_by_action
+    task = many._Task(0, mdp, 0.9, value_iteration, {})
+    sent = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
+    arrays = [mdp.row_offsets, mdp.next_state, mdp.prob, mdp.reward, mdp.terminated]
+    assert len(sent) < sum(a.nbytes for a in arrays) + mdp.initial_distribution.nbytes + 2000
+    copy = pickle.loads(sent).source
+    assert "continuation" not in vars(copy)
+    for name in ("row_offsets", "next_state", "prob", "reward", "terminated"):
+        assert np.array_equal(getattr(copy, name), getattr(mdp, name))
+    assert_same(value_iteration(copy, 0.9), value_iteration(mdp, 0.9))
+
+
 def test_many_result_pickles_with_its_error():
     error = NonTerminatingPolicyError("loops", np.array([2, 5]))
     outcome = pickle.loads(pickle.dumps(ManyResult(4, None, error, "trace")))
