@@ -32,7 +32,6 @@ Introduction*, 2nd ed., §4.4.
 
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from collections.abc import Sequence
@@ -252,7 +251,7 @@ def batch_gammas(batch: MDPBatch, gamma: Any) -> np.ndarray:
         A non-number, a vector of the wrong length, or a discount outside
         [0, 1] (the model index is named).
     """
-    if isinstance(gamma, numbers.Real) and not isinstance(gamma, bool):
+    if np.ndim(gamma) == 0:
         return np.full(batch.n_models, check_gamma(gamma))
     try:
         gammas = np.array(gamma, dtype=np.float64)
@@ -267,7 +266,9 @@ def batch_gammas(batch: MDPBatch, gamma: Any) -> np.ndarray:
         )
     bad = np.flatnonzero(~((gammas >= 0.0) & (gammas <= 1.0)))  # NaN fails both
     if bad.size:
-        raise ValueError(f"gamma must lie in [0, 1]; got {gammas[bad[0]]!r} for model {bad[0]}")
+        raise ValueError(
+            f"gamma must lie in [0, 1]; got {gammas[bad[0]].item()!r} for model {bad[0]}"
+        )
     return gammas
 
 
@@ -303,7 +304,7 @@ def raise_if_not_finite(V: np.ndarray, models: np.ndarray, sweep: int) -> None:
     if bad.size:
         row, state = bad[0]
         raise ValueError(
-            f"value iteration produced a non-finite value {V[row, state]!r} at model "
+            f"value iteration produced a non-finite value {V[row, state].item()!r} at model "
             f"{models[row]}, state {state} in sweep {sweep}: the values overflow float64; "
             "rescale that model's rewards (or lower its gamma)"
         )
@@ -371,8 +372,9 @@ class _Sweeps:
             Q = (self.matrix @ V.reshape(-1)).reshape(n, self.n_actions, self.n_states)
         else:
             Q = np.matmul(self.dense, V[:, :, None]).reshape(n, self.n_actions, self.n_states)
-        Q += self.R
-        return Q.max(axis=1)
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported by the caller
+            Q += self.R
+            return Q.max(axis=1)
 
     def keep(self, mask: np.ndarray) -> None:
         """Keep only the models ``mask`` marks (``[n]`` bool), in order."""
@@ -487,8 +489,8 @@ def batched_value_iteration(
     V = np.zeros((n_models, batch.n_states))  # [n, S]
     for sweep in range(1, max_iterations + 1):
         V_next = sweeps.backup(V)
-        d = V_next - V
-        residual = np.abs(d).max(axis=1)
+        with np.errstate(invalid="ignore"):  # inf - inf: reported just below
+            residual = np.abs(V_next - V).max(axis=1)
         if not np.isfinite(residual[pending]).all():
             raise_if_not_finite(V_next[pending], in_matrix[pending], sweep)
         done = pending & stops(residual, np.abs(V_next).max(axis=1), thresholds[in_matrix])
