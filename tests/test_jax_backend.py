@@ -34,9 +34,9 @@ def close(a, b) -> bool:
     return np.abs(np.asarray(a) - np.asarray(b)).max() <= 1e-12
 
 
-@pytest.mark.parametrize("gamma", [0.0, 0.9, 0.99, 1.0])
+@pytest.mark.parametrize("gamma", [0.0, 0.99, 1.0])
 def test_value_iteration_equals_numpy_on_frozen_lake(gamma: float) -> None:
-    for mdp in LAKES[:3]:
+    for mdp in LAKES[:2]:
         numpy_result = value_iteration(mdp, gamma, stopping="sup")
         jax_result = jax_value_iteration(mdp, gamma, device=CPU)
         assert close(jax_result.V, numpy_result.V) and close(jax_result.Q, numpy_result.Q)
@@ -45,7 +45,7 @@ def test_value_iteration_equals_numpy_on_frozen_lake(gamma: float) -> None:
         assert close(jax_result.residuals, numpy_result.residuals)
 
 
-@settings(max_examples=10)
+@settings(max_examples=5)
 @given(random_mdps(max_states=6, max_actions=3))
 def test_value_iteration_equals_numpy_on_random_models(drawn) -> None:
     mdp = drawn.from_transitions()
@@ -57,7 +57,7 @@ def test_value_iteration_equals_numpy_on_random_models(drawn) -> None:
     assert np.abs(jax_result.V - dense_optimal_values(T, R, 0.9)).max() < 1e-8 / 2
 
 
-@settings(max_examples=10)
+@settings(max_examples=5)
 @given(
     random_mdps(max_states=6, max_actions=3).flatmap(
         lambda drawn: deterministic_policies(drawn.n_states, drawn.n_actions).map(
@@ -72,7 +72,7 @@ def test_policy_evaluation_equals_numpy_deterministic(case) -> None:
     assert close(jax_policy_evaluation(mdp, policy, 0.9, device=CPU), expected)
 
 
-@settings(max_examples=8)
+@settings(max_examples=4)
 @given(
     random_mdps(max_states=6, max_actions=3).flatmap(
         lambda drawn: stochastic_policies(drawn.n_states, drawn.n_actions).map(
