@@ -3,7 +3,7 @@
     python benchmarks/batched.py [--models 1000] [--gamma 0.99] [--tol 1e-8]
 
 Builds ``--models`` maps with ``generate_random_map(size=8, seed=i)``, solves
-them all with one :func:`rl_planners.batched.batched_value_iteration` and with
+them all with one :func:`rl_planners.scale.batched.batched_value_iteration` and with
 a Python loop of :func:`rl_planners.solvers.value_iteration` (the same
 sup-norm rule, and its default span rule), checks that the values agree, and
 times one sweep of the whole batch against the streaming floor of its bytes:
@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.toy_text.frozen_lake import generate_random_map
 
-from rl_planners.batched import MDPBatch, batched_value_iteration
+from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
 from rl_planners.solvers import value_iteration

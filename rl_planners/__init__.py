@@ -16,6 +16,7 @@ from rl_planners.agents import (
     load_agent,
     save_agent,
 )
+from rl_planners.analysis import RegretResult, occupancy, occupancy_per_step, regret
 from rl_planners.bellman import policy_improvement, q_from_v
 from rl_planners.errors import (
     ConvergenceWarning,
@@ -24,7 +25,23 @@ from rl_planners.errors import (
     NonTerminatingPolicyError,
 )
 from rl_planners.mdp import TabularMDP
+from rl_planners.mdp.estimation import (
+    EstimatedModel,
+    estimate_model,
+    model_from_minari,
+    model_from_samples,
+)
 from rl_planners.result import FiniteHorizonResult, PlanningResult
+from rl_planners.scale import (
+    BatchedPlanningResult,
+    ManyResult,
+    MDPBatch,
+    batched_value_iteration,
+    jax_batched_value_iteration,
+    jax_policy_evaluation,
+    jax_value_iteration,
+    solve_many,
+)
 from rl_planners.solvers import (
     backward_induction,
     finite_horizon_policy_value,
@@ -34,12 +51,24 @@ from rl_planners.solvers import (
     policy_iteration,
     value_iteration,
 )
+from rl_planners.solvers.average_reward import AverageRewardResult, relative_value_iteration
+from rl_planners.solvers.soft import (
+    SoftFiniteHorizonResult,
+    SoftPlanningResult,
+    soft_backward_induction,
+    soft_value_iteration,
+)
 
 __all__ = [
+    "AverageRewardResult",
+    "BatchedPlanningResult",
     "ConvergenceWarning",
+    "EstimatedModel",
     "EvaluationResult",
     "FiniteHorizonAgent",
     "FiniteHorizonResult",
+    "MDPBatch",
+    "ManyResult",
     "ModelError",
     "ModifiedPolicyIterationAgent",
     "NonFiniteValueError",
@@ -47,20 +76,37 @@ __all__ = [
     "PlanningAgent",
     "PlanningResult",
     "PolicyIterationAgent",
+    "RegretResult",
+    "SoftFiniteHorizonResult",
+    "SoftPlanningResult",
     "TabularMDP",
     "TimeStepTracker",
     "ValueIterationAgent",
     "backward_induction",
+    "batched_value_iteration",
+    "estimate_model",
     "expected_return",
     "finite_horizon_policy_value",
+    "jax_batched_value_iteration",
+    "jax_policy_evaluation",
+    "jax_value_iteration",
     "linear_programming",
     "load_agent",
+    "model_from_minari",
+    "model_from_samples",
     "modified_policy_iteration",
+    "occupancy",
+    "occupancy_per_step",
     "policy_evaluation",
     "policy_improvement",
     "policy_iteration",
     "q_from_v",
+    "regret",
+    "relative_value_iteration",
     "save_agent",
+    "soft_backward_induction",
+    "soft_value_iteration",
+    "solve_many",
     "value_iteration",
 ]
 

@@ -21,7 +21,7 @@ one runs no code from it). It holds, as arrays:
   ``residuals``, ``wall_time``;
 - for a :class:`~rl_planners.finite_horizon_agent.FiniteHorizonAgent`,
   whose policy depends on the time step, the
-  :class:`~rl_planners.horizon.FiniteHorizonResult` in place of the above:
+  :class:`~rl_planners.solvers.horizon.FiniteHorizonResult` in place of the above:
   ``horizon`` (int ``H``; its presence marks such a file), ``keep``
   (string), ``policy`` ``[H, S]``, ``V`` (``[1, S]`` with ``keep="policy"``,
   ``[H + 1, S]`` with ``keep="all"``), ``Q`` ``[H, S, A]`` (with

@@ -1,4 +1,4 @@
-"""Tests of rl_planners.batched: many models of one shape solved in one pass.
+"""Tests of rl_planners.scale.batched: many models of one shape solved in one pass.
 
 Every model of a batch is checked against references computed on that model
 alone: the dense optimal values of ``independent.py`` (policy iteration with
@@ -26,7 +26,7 @@ from independent import (
 )
 from strategies import random_mdps
 
-from rl_planners.batched import BatchedPlanningResult, MDPBatch, batched_value_iteration
+from rl_planners.scale.batched import BatchedPlanningResult, MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
 from rl_planners.solvers import value_iteration
@@ -197,7 +197,7 @@ def test_bad_discounts_tolerances_and_caps() -> None:
         batched_value_iteration(batch, "0.9")
     with pytest.raises(ValueError, match="tol must be finite and > 0"):
         batched_value_iteration(batch, 0.9, tol=0.0)
-    with pytest.raises(ValueError, match="max_iterations must be at least 1"):
+    with pytest.raises(ValueError, match="max_iterations must be >= 1"):
         batched_value_iteration(batch, 0.9, max_iterations=0)
 
 

@@ -1,4 +1,4 @@
-"""Tests of rl_planners.estimation: certainty-equivalence models from samples.
+"""Tests of rl_planners.mdp.estimation: certainty-equivalence models from samples.
 
 Every comparison is against an independent computation: the true model read
 from the env's ``P`` (``TabularMDP.from_env``) and turned dense by
@@ -15,14 +15,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rl_planners.estimation import (
+from rl_planners.mdp.estimation import (
     EstimatedModel,
     estimate_model,
     model_from_minari,
     model_from_samples,
 )
 from rl_planners.mdp import TabularMDP
-from rl_planners.samples import count_transitions, sample_every_pair, weissman_l1_radius
+from rl_planners.mdp.samples import count_transitions, sample_every_pair, weissman_l1_radius
 from rl_planners.solvers import policy_evaluation, value_iteration
 from tests.independent import dense_model
 
@@ -431,14 +431,14 @@ def test_model_from_a_local_minari_dataset(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------- the import graph
 def test_counting_needs_no_model_module():
-    # rl_planners.mdp may build TabularMDP.from_samples on rl_planners.samples
-    # only if rl_planners.samples imports nothing of the package.
+    # rl_planners.mdp may build TabularMDP.from_samples on rl_planners.mdp.samples
+    # only if rl_planners.mdp.samples imports nothing of the package.
     import ast
     from pathlib import Path
 
-    import rl_planners.samples
+    import rl_planners.mdp.samples
 
-    tree = ast.parse(Path(rl_planners.samples.__file__).read_text())
+    tree = ast.parse(Path(rl_planners.mdp.samples.__file__).read_text())
     imported = {
         alias.name
         for node in ast.walk(tree)

@@ -1,4 +1,4 @@
-"""Tests of rl_planners.horizon: backward induction and finite-horizon policy values.
+"""Tests of rl_planners.solvers.horizon: backward induction and finite-horizon policy values.
 
 Every reference is computed independently of the code under test: by hand
 (closed forms in the comments), or by the dense NumPy recursions of

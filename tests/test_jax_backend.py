@@ -1,4 +1,4 @@
-"""Tests of rl_planners.jax_backend against the NumPy solvers, on JAX's CPU device."""
+"""Tests of rl_planners.scale.jax_backend against the NumPy solvers, on JAX's CPU device."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from independent import dense_model, dense_optimal_values
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
-from rl_planners.batched import MDPBatch, batched_value_iteration
+from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
 from rl_planners.solvers import policy_evaluation, value_iteration
 
 jax = pytest.importorskip("jax")
 
-from rl_planners.jax_backend import (  # noqa: E402
+from rl_planners.scale.jax_backend import (  # noqa: E402
     jax_batched_value_iteration,
     jax_policy_evaluation,
     jax_value_iteration,

@@ -22,9 +22,9 @@ from independent import dense_model, dense_optimal_values
 
 import envs  # noqa: F401  (registers the rl_planners/ ids)
 from envs.garnet import garnet_outcomes
-from rl_planners import many
+from rl_planners.scale import many
 from rl_planners.errors import NonTerminatingPolicyError
-from rl_planners.many import ManyResult, ProblemError, RayExecutor, solve_many
+from rl_planners.scale.many import ManyResult, ProblemError, RayExecutor, solve_many
 from rl_planners.mdp import TabularMDP
 from rl_planners.solvers import modified_policy_iteration, policy_iteration, value_iteration
 

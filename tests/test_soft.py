@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
-from rl_planners.soft import (
+from rl_planners.solvers.soft import (
     boltzmann_policy,
     sample_boltzmann_action,
     soft_backward_induction,
@@ -295,7 +295,7 @@ def test_bad_gamma_tol_cap_and_V0(small_mdp):
         soft_value_iteration(small_mdp, 1.5, 1.0)
     with pytest.raises(ValueError, match="tol must be finite and > 0"):
         soft_value_iteration(small_mdp, 0.9, 1.0, tol=0.0)
-    with pytest.raises(ValueError, match="max_iterations must be at least 1"):
+    with pytest.raises(ValueError, match="max_iterations must be >= 1"):
         soft_value_iteration(small_mdp, 0.9, 1.0, max_iterations=0)
     with pytest.raises(ValueError, match=r"V0 must have shape \(2,\)"):
         soft_value_iteration(small_mdp, 0.9, 1.0, V0=np.zeros(3))

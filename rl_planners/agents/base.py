@@ -278,7 +278,7 @@ class TabularAgent:
 
         ``V^π_0(s) = E_π[Σ_{t<H} γ^t r_{t+1} | s_0 = s]``, the episode cut
         after ``H`` steps as Gymnasium's ``TimeLimit`` cuts it
-        (:func:`~rl_planners.horizon.finite_horizon_policy_value`).
+        (:func:`~rl_planners.solvers.horizon.finite_horizon_policy_value`).
 
         Parameters
         ----------

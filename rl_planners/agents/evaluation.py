@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from rl_planners.agents.policies import check_state
 from rl_planners.bellman import policy_model
@@ -256,6 +255,8 @@ def reachable_states(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
     reachable state through a non-terminating outcome of positive probability
     under ``π`` (breadth-first search over ``P_π``).
     """
+    from scipy.sparse import csgraph  # on first use: it loads scipy.sparse.linalg
+
     P_pi, _ = policy_model(mdp, policy)  # [S, S]
     n_states = mdp.n_states
     support = np.flatnonzero(mdp.initial_distribution > 0)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.sparse import csgraph
 
 from rl_planners.mdp import TabularMDP
 
@@ -63,6 +62,8 @@ def _reversed_graph(mdp: TabularMDP, used: np.ndarray, sink_states: np.ndarray |
 
 def _reaching(graph: sp.csr_matrix, node: int, n_states: int) -> np.ndarray:
     """``[S]`` bool: the states from which ``node`` can be reached."""
+    from scipy.sparse import csgraph  # on first use: it loads scipy.sparse.linalg
+
     order = csgraph.breadth_first_order(graph, node, directed=True, return_predecessors=False)
     reached = np.zeros(graph.shape[0], dtype=bool)
     reached[order] = True
@@ -128,6 +129,8 @@ def terminating_choice(mdp: TabularMDP, allowed: np.ndarray) -> tuple[np.ndarray
     terminates : numpy.ndarray
         ``[S]`` bool, the set ``W``.
     """
+    from scipy.sparse import csgraph  # on first use: it loads scipy.sparse.linalg
+
     n_states, n_actions = mdp.n_states, mdp.n_actions
     C = mdp.continuation
     region = np.ones(n_states, dtype=bool)

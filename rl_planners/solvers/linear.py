@@ -21,8 +21,6 @@ from collections.abc import Callable
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
-from scipy.linalg import lapack
 
 from rl_planners.bellman import Operators, PolicyOperator, policy_model
 from rl_planners.errors import ConvergenceWarning
@@ -41,6 +39,8 @@ __all__ = [
 
 def solve_sparse(P_pi: sp.csr_matrix, R_pi: np.ndarray, gamma: float) -> np.ndarray:
     """Solve ``(I − γ P_π) V = R_π`` with a sparse LU factorisation."""
+    import scipy.sparse.linalg as spla  # imported on first use: it loads scipy.linalg
+
     n_states = R_pi.shape[0]
     system = (sp.identity(n_states, format="csc") - gamma * P_pi).tocsc()
     V = spla.spsolve(system, R_pi)
@@ -189,6 +189,8 @@ def solve_dense(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> np.ndarray
     summed): tens of microseconds for FrozenLake, where building and
     factorising the sparse system costs hundreds.
     """
+    from scipy.linalg import lapack  # imported on first use, as above
+
     n_states = mdp.n_states
     rows = np.arange(n_states) * mdp.n_actions + policy
     starts = mdp.row_offsets[rows]

@@ -29,8 +29,8 @@ def initial_policy(mdp: TabularMDP, gamma: float) -> np.ndarray:
         stuck = np.flatnonzero(~terminates)
         raise NonTerminatingPolicyError(
             f"at gamma = 1 no policy terminates (with probability 1) from {stuck.size} "
-            f"state(s): {format_states(stuck)}, so policy iteration cannot evaluate any policy there. "
-            "Use gamma < 1, or value_iteration, which handles such states.",
+            f"state(s): {format_states(stuck)}, so policy iteration cannot evaluate any "
+            "policy there. Use gamma < 1, or value_iteration, which handles such states.",
             stuck,
         )
     return policy
@@ -159,8 +159,8 @@ def _raise_if_never_ending_pays(mdp: TabularMDP, V: np.ndarray, Q: np.ndarray) -
     if losing.size:
         raise NonTerminatingPolicyError(
             f"at gamma = 1 never ending the episode earns more than any policy that ends "
-            f"it from {losing.size} state(s): {format_states(losing)} (their best terminating value is "
-            f"negative, and a zero-sum loop of equally good actions avoids it), so the task "
+            f"it from {losing.size} state(s): {format_states(losing)} (their best terminating "
+            f"value is negative, and a zero-sum loop of equally good actions avoids it), so the task "
             "is not episodic and policy iteration's answer would not be optimal. Use "
             "value_iteration, which values such loops by their rewards, or gamma < 1.",
             losing,

@@ -33,7 +33,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from rl_planners.batched import (
+from rl_planners.bellman import greedy_policy, policy_model
+from rl_planners.mdp import TabularMDP
+from rl_planners.result import PlanningResult
+from rl_planners.scale.batched import (
     BatchedPlanningResult,
     MDPBatch,
     batch_gammas,
@@ -42,9 +45,6 @@ from rl_planners.batched import (
     sup_thresholds,
     warn_unconverged,
 )
-from rl_planners.bellman import greedy_policy, policy_model
-from rl_planners.mdp import TabularMDP
-from rl_planners.result import PlanningResult
 from rl_planners.validation import check_gamma, check_max_iterations, check_policy, check_tol
 
 __all__ = ["jax_batched_value_iteration", "jax_policy_evaluation", "jax_value_iteration"]
@@ -319,7 +319,7 @@ def jax_batched_value_iteration(
     max_iterations: int = 100_000,
     device: Any = None,
 ) -> BatchedPlanningResult:
-    r""":func:`rl_planners.batched.batched_value_iteration` on a JAX device.
+    r""":func:`rl_planners.scale.batched.batched_value_iteration` on a JAX device.
 
     The same sweeps ``Q_b = R_b + γ_b P_b V_b``, ``V_b ← max_a Q_b`` and the
     same per-model sup-norm rules; a model that has stopped is frozen by a
@@ -345,7 +345,7 @@ def jax_batched_value_iteration(
     ImportError
         Without JAX.
     TypeError, ValueError
-        As :func:`rl_planners.batched.batched_value_iteration`.
+        As :func:`rl_planners.scale.batched.batched_value_iteration`.
     """
     start = time.perf_counter()
     jax = _jax()

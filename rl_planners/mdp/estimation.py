@@ -19,7 +19,7 @@ distribution of its outcomes lies within the L1 radius of Weissman et al.
 turns the radii into a bound on ``‖V^π − V̂^π‖∞`` for every policy at once
 (:meth:`EstimatedModel.value_error_bound`).
 
-The counting and the sampling live in :mod:`rl_planners.samples`, which
+The counting and the sampling live in :mod:`rl_planners.mdp.samples`, which
 needs nothing of :class:`~rl_planners.mdp.TabularMDP`; this module builds
 the models (:func:`model_from_samples`, :func:`estimate_model`,
 :func:`model_from_minari`) and says how far to trust them.
@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from rl_planners.mdp import TabularMDP
-from rl_planners.samples import (
+from rl_planners.mdp.samples import (
     SampleCounts,
     check_delta,
     check_indices,
@@ -358,13 +358,13 @@ def estimate_model(
     env : gymnasium.Env
         Discrete spaces and a writable integer state ``env.unwrapped.s``
         (FrozenLake, CliffWalking, Taxi without a fickle passenger); see
-        :func:`rl_planners.samples.sample_every_pair`.
+        :func:`rl_planners.mdp.samples.sample_every_pair`.
     n_samples_per_pair : int
         ``n ≥ 1`` samples of each pair, ``S·A·n`` steps in all.
     seed : int or None
         Seeds the env's generator once, by ``env.reset(seed=seed)``.
     unvisited, optimistic_reward
-        See :func:`~rl_planners.samples.count_transitions` (every pair is
+        See :func:`~rl_planners.mdp.samples.count_transitions` (every pair is
         sampled here, so the rule never applies; it is recorded).
     initial_distribution : array_like, shape (S,), optional
         Default: ``env.unwrapped.initial_state_distrib`` if there is one, else uniform.
@@ -378,7 +378,7 @@ def estimate_model(
     Raises
     ------
     ValueError
-        As :func:`~rl_planners.samples.sample_every_pair`.
+        As :func:`~rl_planners.mdp.samples.sample_every_pair`.
 
     Notes
     -----

@@ -53,8 +53,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
-from scipy.sparse import csgraph
 
 from rl_planners.bellman import policy_model
 from rl_planners.errors import NonTerminatingPolicyError
@@ -247,6 +245,8 @@ def _as_probabilities(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
 
 def _solve_transposed(P_pi: sp.csr_matrix, rhs: np.ndarray, gamma: float) -> np.ndarray:
     """Solve ``(I − γ P_π)^T x = rhs`` with a sparse LU factorisation."""
+    import scipy.sparse.linalg as spla  # imported on first use: it loads scipy.linalg
+
     n_states = rhs.shape[0]
     system = (sp.identity(n_states, format="csc") - gamma * P_pi.T).tocsc()
     x = np.atleast_1d(np.asarray(spla.spsolve(system, rhs), dtype=np.float64))
@@ -267,6 +267,8 @@ def _visit_counts(
     reachable from ``μ0`` can reach the exit; then ``I − P_π`` restricted to
     those states is non-singular (Kemeny & Snell 1960, Thm 3.2.1).
     """
+    from scipy.sparse import csgraph  # on first use: it loads scipy.sparse.linalg
+
     n_states = mdp.n_states
     pi = _as_probabilities(mdp, policy)
     may_end = ((pi * mdp.termination_probability) > 0.0).any(axis=1)  # [S]

@@ -11,9 +11,9 @@ computed exactly from the model (no sampling), for one of two objectives:
 
 - a horizon ``H`` (an episode cut off after ``H`` steps, as Gymnasium's
   ``TimeLimit`` does): ``V^*`` is the optimal ``H``-step value, which a
-  time-dependent policy attains (:func:`rl_planners.horizon.backward_induction`),
+  time-dependent policy attains (:func:`rl_planners.solvers.horizon.backward_induction`),
   and ``V^π`` the ``H``-step value of the stationary ``π``
-  (:func:`rl_planners.horizon.finite_horizon_policy_value`);
+  (:func:`rl_planners.solvers.horizon.finite_horizon_policy_value`);
 - an infinite horizon with discount ``γ``: ``V^*`` from
   :func:`rl_planners.solvers.policy_iteration` (exact evaluation of the final
   policy) and ``V^π`` from :func:`rl_planners.solvers.policy_evaluation`
@@ -42,9 +42,9 @@ import gymnasium as gym
 import numpy as np
 
 from rl_planners.bellman import greedy_policy
-from rl_planners.horizon import backward_induction, finite_horizon_policy_value
 from rl_planners.mdp import PROBABILITY_ATOL, TabularMDP
 from rl_planners.solvers import policy_evaluation, policy_iteration
+from rl_planners.solvers.horizon import backward_induction, finite_horizon_policy_value
 from rl_planners.validation import check_gamma, check_policy
 
 __all__ = ["RegretResult", "as_policy", "regret"]

@@ -48,8 +48,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
-from scipy.sparse.csgraph import connected_components
 
 from rl_planners.bellman import policy_model, q_from_v
 from rl_planners.errors import ConvergenceWarning, ModelError
@@ -149,6 +147,9 @@ def _class_gains(mdp: TabularMDP, policy: np.ndarray) -> tuple[np.ndarray, np.nd
     with ``μ`` its stationary distribution (the one solution of
     ``μ (I − P_C) = 0``, ``Σ μ = 1`` on an irreducible class ``C``).
     """
+    import scipy.sparse.linalg as spla  # imported on first use: it loads scipy.linalg
+    from scipy.sparse.csgraph import connected_components  # on first use
+
     P_pi, R_pi = policy_model(mdp, policy)
     graph = P_pi.copy()
     graph.data = (graph.data > 0).astype(np.float64)
@@ -330,6 +331,7 @@ def relative_value_iteration(
     >>> round(result.gain, 6), result.bias.round(6)
     (2.0, array([0., 1.]))
     """
+
     start = time.perf_counter()
     tol = check_tol(tol)
     max_iterations = check_max_iterations(max_iterations)

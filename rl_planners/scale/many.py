@@ -456,7 +456,7 @@ def solve_many(
     n_workers = _check_workers(n_workers, executor)
     if executor is not None and not isinstance(executor, Executor):
         hint = (
-            "; for Ray use rl_planners.many.RayExecutor()"
+            "; for Ray use rl_planners.scale.many.RayExecutor()"
             if "ray" in type(executor).__module__
             else ""
         )
