@@ -504,9 +504,9 @@ def test_terminated_flag_none_is_not_read_as_true():
             (1.0, 2, 0.0, float("nan")),
             r"terminated flags must be True or False; got nan at state 1",
         ),
-        (
-            (1.0, 1e30, 0.0, False),
-            r"next states must lie in 0\.\.2; got 1e\+30 at state 1, action 0",
+        (  # an int far out of range is named as given (a float 1e30 is a type error)
+            (1.0, 10**30, 0.0, False),
+            r"next states must lie in 0\.\.2; got 10{30} at state 1, action 0",
         ),
         ((1.0, 2.5, 0.0, False), r"next states must be integers; got 2\.5 at state 1, action 0"),
     ],
