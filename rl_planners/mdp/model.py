@@ -171,7 +171,13 @@ class TabularMDP:
                 raise ModelError(f"{name} must be at least 1, got {value}")
             object.__setattr__(self, name, int(value))
         arrays = {
-            name: typed_array(getattr(self, name), _RULES[name], name, copy=name in copied)
+            name: typed_array(
+                getattr(self, name),
+                _RULES[name],
+                name,
+                axes=("state",) if name == "initial_distribution" else ("entry",),
+                copy=name in copied,
+            )
             for name in _ARRAY_FIELDS
         }
         n_rows = self.n_states * self.n_actions

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
@@ -243,8 +244,8 @@ def read_transitions(P: Mapping | Sequence) -> Outcomes:
             actions = _row_of(P, state, None)
             if len(actions) != n_actions:
                 raise ModelError(
-                    f"every state must have the same {n_actions} actions; "
-                    f"state {state} has {len(actions)}"
+                    f"every state must have the same actions; state 0 has {n_actions} "
+                    f"but state {state} has {len(actions)}"
                 )
             rows.extend(_row_of(actions, action, state) for action in range(n_actions))
     offsets = _row_offsets(rows)
@@ -382,16 +383,19 @@ def _row_of(table: Mapping | Sequence, index: int, state: int | None) -> Any:
     else:
         if isinstance(entry, Mapping | Sequence) and not isinstance(entry, str | bytes):
             return entry
-        where = f"P[{index}]" if state is None else f"P[{state}][{index}]"
-        expected = "a dict or list of actions" if state is None else "a list of outcomes"
-        raise ModelError(f"{where} must be {expected}, got {entry!r}")
+        if state is None:
+            where, expected = f"P[{index}] (state {index})", "a dict or list of actions"
+        else:
+            where = f"P[{state}][{index}] (state {state}, action {index})"
+            expected = "a list of outcomes"
+        raise ModelError(f"{where} must be {expected}, got {show(entry)}")
     if state is None:
         raise ModelError(
             f"P has no entry for state {index}: states must be numbered 0..{len(table) - 1}"
         )
     raise ModelError(
-        f"P[{state}] has no entry for action {index}: actions must be numbered "
-        f"0..{len(table) - 1} in every state"
+        f"P[{state}] (state {state}) has no entry for action {index}: actions must be "
+        f"numbered 0..{len(table) - 1} in every state"
     )
 
 
@@ -437,7 +441,7 @@ _OUTCOME_BLOCK = 1 << 14
 
 @functools.cache
 def _is_outcome_type(kind: type) -> bool:
-    """Whether an outcome of this type is read (sequences; not strings, not dicts)."""
+    """Whether an outcome of this type is read: a sequence (tuple, list), not a string."""
     return issubclass(kind, Sequence) and not issubclass(kind, str | bytes)
 
 
@@ -550,7 +554,7 @@ def _floats(values: list, name: str, where: Callable[[int], str]) -> np.ndarray:
     try:
         return np.fromiter(values, dtype=np.float64, count=len(values))
     except OverflowError:
-        largest = np.finfo(np.float64).max
+        largest = sys.float_info.max  # a Python float: compared with an int exactly
         outcome = next(i for i, x in enumerate(values) if not -largest <= x <= largest)
         raise ModelError(
             f"{name} must be finite; got {show(values[outcome])} at {where(outcome)}, "
