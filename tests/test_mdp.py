@@ -504,9 +504,9 @@ def test_terminated_flag_none_is_not_read_as_true():
             (1.0, 2, 0.0, float("nan")),
             r"terminated flags must be True or False; got nan at state 1",
         ),
-        (
-            (1.0, 1e30, 0.0, False),
-            r"next states must lie in 0\.\.2; got 1e\+30 at state 1, action 0",
+        (  # an int far out of range is named as given (a float 1e30 is a type error)
+            (1.0, 10**30, 0.0, False),
+            r"next states must lie in 0\.\.2; got 10{30} at state 1, action 0",
         ),
         ((1.0, 2.5, 0.0, False), r"next states must be integers; got 2\.5 at state 1, action 0"),
     ],
@@ -791,3 +791,324 @@ def test_corrupted_models_raise_model_error(model: RandomMDP, data):
         del P[s][a]
     with pytest.raises(ModelError):
         TabularMDP.from_transitions(P)
+
+
+# ------------------------------------------------------- a model owns its arrays
+def _outcome_inputs(padded: bool) -> dict:
+    """(S, A, K) = (2, 2, 2) outcome arrays; with ``padded`` one slot has probability 0."""
+    prob = np.full((2, 2, 2), 0.5)
+    if padded:
+        prob[1, 1] = [1.0, 0.0]
+    return {
+        "next_state": np.array([[[0, 1], [1, 1]], [[0, 0], [1, 0]]]),
+        "prob": prob,
+        "reward": np.arange(8.0).reshape(2, 2, 2),
+        "terminated": np.array([[[False, True], [False, False]], [[True, False], [False, True]]]),
+        "initial_distribution": np.array([0.25, 0.75]),
+    }
+
+
+def _build(constructor: str) -> tuple[dict, object]:
+    """The inputs of one construction, and a function building the model from them."""
+    if constructor in ("from_outcomes", "from_outcomes_padded"):
+        inputs = _outcome_inputs(padded=constructor.endswith("padded"))
+        return inputs, lambda: TabularMDP.from_outcomes(**inputs)
+    if constructor == "from_outcomes_pair_reward":
+        inputs = _outcome_inputs(padded=False)
+        inputs["reward"] = np.array([[1.0, 2.0], [3.0, 4.0]])
+        return inputs, lambda: TabularMDP.from_outcomes(**inputs)
+    if constructor in ("from_arrays", "from_arrays_transition_reward"):
+        T = np.full((2, 2, 2), 0.5)
+        R = np.ones((2, 2, 2)) if constructor.endswith("reward") else np.ones((2, 2))
+        inputs = {"transitions": T, "rewards": R, "terminal_states": np.array([1])}
+        inputs["initial_distribution"] = np.array([1.0, 0.0])
+        return inputs, lambda: TabularMDP.from_arrays(**inputs)
+    if constructor == "direct":
+        model = TabularMDP.from_outcomes(**_outcome_inputs(padded=False))
+        inputs = {name: np.array(getattr(model, name)) for name in MODEL_ARRAYS}
+        return inputs, lambda: TabularMDP(2, 2, **inputs)
+    if constructor == "with_initial_distribution":
+        inputs = {"initial_distribution": np.array([0.5, 0.5])}
+        base = TabularMDP.from_transitions(small_P())
+        inputs["initial_distribution"] = np.array([0.2, 0.3, 0.5])
+        return inputs, lambda: base.with_initial_distribution(inputs["initial_distribution"])
+    raise AssertionError(constructor)
+
+
+MODEL_ARRAYS = (*ARRAY_FIELDS, "initial_distribution")
+ARRAY_CONSTRUCTIONS = [
+    (constructor, name)
+    for constructor in (
+        "from_outcomes",
+        "from_outcomes_padded",
+        "from_outcomes_pair_reward",
+        "from_arrays",
+        "from_arrays_transition_reward",
+        "direct",
+        "with_initial_distribution",
+    )
+    for name in _build(constructor)[0]
+]
+
+
+def _snapshot(mdp: TabularMDP) -> dict:
+    return {name: np.array(getattr(mdp, name)) for name in MODEL_ARRAYS}
+
+
+def _assert_unchanged(mdp: TabularMDP, before: dict) -> None:
+    for name in MODEL_ARRAYS:
+        np.testing.assert_array_equal(getattr(mdp, name), before[name], name)
+        assert not getattr(mdp, name).flags.writeable, name
+        with pytest.raises(ValueError):  # nor can it be made writable again
+            getattr(mdp, name).setflags(write=True)
+
+
+@pytest.mark.parametrize(("constructor", "name"), ARRAY_CONSTRUCTIONS)
+def test_changing_an_input_array_afterwards_leaves_the_model_unchanged(constructor, name):
+    inputs, build = _build(constructor)
+    mdp = build()
+    before = _snapshot(mdp)
+    array = inputs[name]
+    for field in MODEL_ARRAYS:
+        assert not np.shares_memory(getattr(mdp, field), array), (field, name)
+    array[...] = ~array if array.dtype == bool else array + 1  # every entry changes
+    _assert_unchanged(mdp, before)
+
+
+def test_changing_p_afterwards_leaves_the_model_unchanged():
+    P = small_P()
+    initial = np.array([0.2, 0.3, 0.5])
+    mdp = TabularMDP.from_transitions(P, initial)
+    before = _snapshot(mdp)
+    P[1][0][0] = (0.25, 0, 9.0, True)
+    P[2][1].append((0.0, 0, 0.0, False))
+    initial[:] = [1.0, 0.0, 0.0]
+    _assert_unchanged(mdp, before)
+
+
+def test_changing_the_env_afterwards_leaves_the_model_unchanged():
+    # measured on the shared model: 0.5420 became 0.8628 after this change
+    env = gym.make("FrozenLake-v1")
+    mdp = TabularMDP.from_env(env)
+    before = _snapshot(mdp)
+    env.unwrapped.initial_state_distrib[:] = 0.0
+    env.unwrapped.initial_state_distrib[14] = 1.0
+    env.unwrapped.P[14][2][0] = (1.0, 15, 5.0, True)
+    _assert_unchanged(mdp, before)
+    np.testing.assert_array_equal(mdp.initial_distribution, np.eye(16)[0])
+
+
+def test_from_env_with_a_given_initial_distribution_copies_it():
+    initial = np.eye(16)[4]
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"), initial_distribution=initial)
+    initial[:] = np.eye(16)[0]
+    np.testing.assert_array_equal(mdp.initial_distribution, np.eye(16)[4])
+
+
+def test_derived_arrays_are_read_only():
+    mdp = TabularMDP.from_transitions(small_P())
+    for name in ("R", "outcome_row", "termination_probability", "continuation_probability"):
+        assert not getattr(mdp, name).flags.writeable, name
+
+
+# -------------------------------------------------- values only of their types
+P_TYPE_ERRORS = [  # (outcome replacing P[1][0]'s only one, the message's regexes)
+    (("0.5", 2, 0.0, False), [r"probabilities must be numbers", r"'0\.5'", r"\bstr\b"]),
+    ((True, 2, 0.0, False), [r"probabilities must be numbers", r"True", r"\bbool\b"]),
+    ((1.0, 2, "6", False), [r"rewards must be numbers", r"'6'", r"\bstr\b"]),
+    ((1.0, 2, True, False), [r"rewards must be numbers", r"\bbool\b"]),
+    ((1.0, 2, None, False), [r"rewards must be numbers", r"None"]),
+    ((1.0, 2, 1j, False), [r"rewards must be numbers", r"\bcomplex\b"]),
+    ((1.0, "1", 0.0, False), [r"next states must be integers", r"'1'", r"\bstr\b"]),
+    ((1.0, True, 0.0, False), [r"next states must be integers", r"True", r"\bbool\b"]),
+    ((1.0, 2.0, 0.0, False), [r"next states must be integers", r"2\.0", r"\bfloat\b"]),
+    ((1.0, np.float64(2.0), 0.0, False), [r"next states must be integers", r"float64"]),
+    ((1.0, 1e30, 0.0, False), [r"next states must be integers", r"1e\+30"]),
+    ((1.0, 2, 0.0, 1.0), [r"terminated flags must be True or False", r"1\.0", r"\bfloat\b"]),
+    ((1.0, 2, 0.0, 1), [r"terminated flags must be True or False", r"\bint\b"]),
+    ((1.0, 2, 0.0, "True"), [r"terminated flags must be True or False", r"\bstr\b"]),
+    ((1.0, 2, 0.0, None), [r"terminated flags must be True or False", r"None"]),
+]
+
+
+@pytest.mark.parametrize(("outcome", "patterns"), P_TYPE_ERRORS, ids=repr)
+@pytest.mark.parametrize("blocks", ["one-block", "tiny-blocks"])
+def test_p_values_of_the_wrong_type_are_errors(outcome, patterns, blocks, monkeypatch):
+    if blocks == "tiny-blocks":
+        monkeypatch.setattr(mdp_module, "_OUTCOME_BLOCK", 2)
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_transitions(with_row(1, 0, [outcome]))
+    assert_message(excinfo, r"state 1, action 0, outcome 0\b", *patterns[1:])
+
+
+def test_p_accepts_numpy_scalars_and_int_rewards():
+    P = with_row(
+        1, 0, [(np.float32(0.25), np.int32(2), 4, np.True_), (0.75, np.int64(0), 1, False)]
+    )
+    mdp = TabularMDP.from_transitions(P)
+    row = slice(mdp.row_offsets[2], mdp.row_offsets[3])
+    np.testing.assert_array_equal(mdp.prob[row], [0.25, 0.75])
+    np.testing.assert_array_equal(mdp.next_state[row], [2, 0])
+    np.testing.assert_array_equal(mdp.reward[row], [4.0, 1.0])
+    np.testing.assert_array_equal(mdp.terminated[row], [True, False])
+
+
+@pytest.mark.parametrize(
+    ("value", "patterns"),
+    [
+        (10**400, [r"probabilities must be finite", r"float64 cannot hold"]),
+        (10**5000, [r"probabilities must be finite", r"an int of \d+ bits"]),
+    ],
+    ids=["1e400", "1e5000"],
+)
+def test_p_numbers_beyond_float64_are_errors(value, patterns):
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_transitions(with_row(1, 0, [(value, 2, 0.0, False)]))
+    assert_message(excinfo, r"state 1, action 0, outcome 0", *patterns[1:])
+    with pytest.raises(ModelError, match=r"rewards must be finite"):
+        TabularMDP.from_transitions(with_row(1, 0, [(1.0, 2, -(10**400), False)]))
+
+
+def test_p_next_state_beyond_int64_is_out_of_range():
+    with pytest.raises(
+        ModelError, match=r"next states must lie in 0\.\.2; got 2{57}\.\.\. at state 1"
+    ):
+        TabularMDP.from_transitions(with_row(1, 0, [(1.0, int("2" * 70), 0.0, False)]))
+
+
+def _outcome_arrays() -> dict:
+    inputs = _outcome_inputs(padded=False)
+    del inputs["initial_distribution"]
+    return inputs
+
+
+ARRAY_TYPE_ERRORS = [
+    ("next_state", lambda a: a.astype(float), [r"next_state", r"float64", r"never floats"]),
+    ("next_state", lambda a: a.astype(bool), [r"next_state", r"\bbool\b"]),
+    ("next_state", lambda a: a.astype(object), [r"next_state", r"object"]),
+    ("next_state", lambda a: a.astype(str), [r"next_state", r"<U"]),
+    ("prob", lambda a: a.astype(str), [r"prob", r"<U"]),
+    ("prob", lambda a: a.astype(object), [r"prob", r"object"]),
+    ("prob", lambda a: a.astype(complex), [r"prob", r"complex"]),
+    ("prob", lambda a: a > 0, [r"prob", r"\bbool\b"]),
+    ("reward", lambda a: a.astype(str), [r"reward", r"<U"]),
+    ("terminated", lambda a: a.astype(float), [r"terminated", r"float64", r"bool array"]),
+    ("terminated", lambda a: a.astype(np.int64), [r"terminated", r"int64"]),
+    ("next_state", lambda a: a.astype(np.uint64) + np.uint64(2**63), [r"next_state", r"int64"]),
+]
+
+
+@pytest.mark.parametrize(("name", "change", "patterns"), ARRAY_TYPE_ERRORS)
+def test_from_outcomes_arrays_of_the_wrong_dtype_are_errors(name, change, patterns):
+    inputs = _outcome_arrays()
+    inputs[name] = change(inputs[name])
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_outcomes(**inputs)
+    assert_message(excinfo, *patterns[1:])
+
+
+def test_from_outcomes_nested_lists_name_the_bad_element():
+    inputs = {name: array.tolist() for name, array in _outcome_arrays().items()}
+    inputs["next_state"][1][0][1] = 1.0
+    with pytest.raises(ModelError, match=r"next_state must be integers") as excinfo:
+        TabularMDP.from_outcomes(**inputs)
+    assert_message(excinfo, r"state 1, action 0, outcome 1\b", r"\bfloat\b")
+    inputs = {name: array.tolist() for name, array in _outcome_arrays().items()}
+    inputs["prob"][0][1][0] = "0.5"
+    with pytest.raises(ModelError, match=r"prob must be numbers") as excinfo:
+        TabularMDP.from_outcomes(**inputs)
+    assert_message(excinfo, r"state 0, action 1, outcome 0\b", r"'0\.5'")
+    inputs = {name: array.tolist() for name, array in _outcome_arrays().items()}
+    inputs["next_state"][0][0][0] = True  # NumPy alone would read [True, 1] as ints
+    with pytest.raises(ModelError, match=r"next_state must be integers") as excinfo:
+        TabularMDP.from_outcomes(**inputs)
+    assert_message(excinfo, r"state 0, action 0, outcome 0\b", r"\bbool\b")
+
+
+def test_from_outcomes_accepts_narrow_dtypes():
+    inputs = _outcome_arrays()
+    narrow = dict(inputs, next_state=inputs["next_state"].astype(np.uint8))
+    narrow["prob"] = inputs["prob"].astype(np.float32)
+    narrow["reward"] = inputs["reward"].astype(np.int16)
+    assert_same_arrays(TabularMDP.from_outcomes(**narrow), TabularMDP.from_outcomes(**inputs))
+
+
+@pytest.mark.parametrize(
+    ("transitions", "rewards", "patterns"),
+    [
+        (np.full((2, 1, 2), "0.5"), np.zeros((2, 1)), [r"transitions", r"<U"]),
+        (np.eye(2, dtype=bool)[:, None, :], np.zeros((2, 1)), [r"transitions", r"\bbool\b"]),
+        ([[["0.5", 0.5]], [[1.0, 0.0]]], np.zeros((2, 1)), [r"transitions", r"state 0, action 0"]),
+        (np.eye(2)[:, None, :], np.zeros((2, 1), dtype=complex), [r"rewards", r"complex"]),
+        (np.eye(2)[:, None, :], [[1.0], [True]], [r"rewards", r"state 1, action 0"]),
+    ],
+    ids=["strings", "bools", "string-in-list", "complex-rewards", "bool-in-list"],
+)
+def test_from_arrays_values_of_the_wrong_type_are_errors(transitions, rewards, patterns):
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP.from_arrays(transitions, rewards)
+    assert_message(excinfo, *patterns[1:])
+
+
+@pytest.mark.parametrize(
+    ("initial", "patterns"),
+    [
+        (["0.2", "0.3", "0.5"], [r"state 0\b", r"\bstr\b"]),
+        ([True, False, False], [r"state 0\b", r"\bbool\b"]),
+        ([0.5, True, 0.5], [r"state 1\b", r"\bbool\b"]),  # NumPy reads it as floats
+        (np.array([True, False, False]), [r"\bbool\b"]),
+        (np.array([1, 0, 0], dtype=complex), [r"complex"]),
+        (np.array([1.0, 0.0, 0.0], dtype=object), [r"object"]),
+        ([0.5, None, 0.5], [r"state 1\b", r"None"]),
+    ],
+    ids=["strings", "bools", "bool-among-floats", "bool-array", "complex", "object", "none"],
+)
+def test_initial_distribution_of_the_wrong_type_is_an_error(initial, patterns):
+    with pytest.raises(ModelError, match=r"initial_distribution") as excinfo:
+        TabularMDP.from_transitions(small_P(), initial_distribution=initial)
+    assert_message(excinfo, *patterns)
+
+
+def _direct_inputs() -> dict:
+    mdp = TabularMDP.from_transitions(small_P())
+    return {name: np.array(getattr(mdp, name)) for name in MODEL_ARRAYS}
+
+
+@pytest.mark.parametrize(
+    ("n_states", "change", "patterns"),
+    [
+        (3.0, None, [r"n_states must be an int", r"3\.0", r"float"]),
+        (True, None, [r"n_states must be an int", r"bool"]),
+        ("3", None, [r"n_states must be an int", r"str"]),
+        (3, ("row_offsets", lambda a: a.astype(float)), [r"row_offsets", r"float64"]),
+        (3, ("row_offsets", lambda a: a.astype(bool)), [r"row_offsets", r"bool"]),
+        (3, ("next_state", lambda a: a.astype(float)), [r"next_state", r"float64"]),
+        (3, ("terminated", lambda a: a.astype(np.int8)), [r"terminated", r"int8"]),
+        (3, ("prob", lambda a: a.astype(str)), [r"prob", r"<U"]),
+    ],
+    ids=[
+        "n-states-float",
+        "n-states-bool",
+        "n-states-str",
+        "offsets-float",
+        "offsets-bool",
+        "next-state-float",
+        "terminated-int",
+        "prob-str",
+    ],
+)
+def test_direct_construction_checks_types(n_states, change, patterns):
+    inputs = _direct_inputs()
+    if change is not None:
+        name, convert = change
+        inputs[name] = convert(inputs[name])
+    with pytest.raises(ModelError, match=patterns[0]) as excinfo:
+        TabularMDP(n_states, 2, **inputs)
+    assert_message(excinfo, *patterns[1:])
+
+
+def test_terminal_states_must_be_ints_not_bools():
+    T, R = valid_arrays()
+    with pytest.raises(ModelError, match=r"terminal_states must be integers") as excinfo:
+        TabularMDP.from_arrays(T, R, terminal_states=[2, True])  # NumPy reads [2, 1]
+    assert_message(excinfo, r"\bbool\b")

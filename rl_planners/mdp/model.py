@@ -26,7 +26,13 @@ import scipy.sparse as sp
 
 from rl_planners import gym_env
 from rl_planners.errors import ModelError
-from rl_planners.mdp.transitions import read_dense, read_padded, read_transitions
+from rl_planners.mdp.transitions import (
+    Outcomes,
+    read_dense,
+    read_padded,
+    read_transitions,
+    typed_array,
+)
 
 __all__ = ["TabularMDP"]
 
@@ -34,11 +40,37 @@ PROBABILITY_ATOL = 1e-6
 """How far a row of probabilities (or the initial distribution) may sum from 1."""
 
 
+_ARRAY_FIELDS = (
+    "row_offsets",
+    "next_state",
+    "prob",
+    "reward",
+    "terminated",
+    "initial_distribution",
+)
+"""The arrays a model keeps; each is its own, read-only."""
+
+_RULES = {  # the type rule of each array (see rl_planners.mdp.transitions.RULES)
+    "row_offsets": "index",
+    "next_state": "index",
+    "prob": "number",
+    "reward": "number",
+    "terminated": "flag",
+    "initial_distribution": "number",
+}
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
-    """Return a read-only view of ``array`` (the caller's array stays writable)."""
-    view = array.view()
-    view.setflags(write=False)
-    return view
+    """A read-only view of ``array``, which must be the model's own (it is frozen too).
+
+    Every array in the chain of bases is frozen, so the view cannot be made
+    writable again through ``setflags``.
+    """
+    base = array
+    while isinstance(base, np.ndarray):
+        base.setflags(write=False)
+        base = base.base
+    return array.view()
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,8 +78,19 @@ class TabularMDP:
     """A finite Markov decision process with per-outcome termination.
 
     Build one with :meth:`from_env`, :meth:`from_transitions`,
-    :meth:`from_arrays` or :meth:`from_outcomes`; all of them validate. The
-    arrays are read-only: a model never changes after construction.
+    :meth:`from_arrays` or :meth:`from_outcomes`; all of them validate. Every
+    array a model keeps is its own and read-only: a model never changes after
+    construction, whatever happens to the arrays, dicts or env it was built
+    from. Built directly, ``TabularMDP(n_states, n_actions, row_offsets, ...)``
+    copies each array it is given (once, with the dtype conversion).
+
+    Values are taken only in the types they mean, never cast from another:
+    probabilities, rewards and the initial distribution are ints or floats
+    (Python or NumPy; not bools, not strings), next states and row offsets
+    ints (not bools, not floats, even whole ones), terminated flags bools
+    (``bool`` or ``numpy.bool_``; the numbers 0 and 1 are not flags). Arrays
+    must have dtypes of these kinds; object, string and complex arrays are
+    errors.
 
     Attributes
     ----------
@@ -89,42 +132,77 @@ class TabularMDP:
     initial_distribution: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
+        self._adopt(copied=_ARRAY_FIELDS)
+
+    @classmethod
+    def _assemble(
+        cls,
+        outcomes: Outcomes,
+        initial_distribution: Any,
+        *,
+        copied: tuple[str, ...],
+        validate: bool = True,
+    ) -> TabularMDP:
+        """A model of arrays the caller hands over, copying only the fields ``copied``.
+
+        The constructors pass arrays their readers just made (see
+        :class:`~rl_planners.mdp.transitions.Outcomes`), which nobody else
+        holds: copying them again would cost memory and time on big models.
+        ``validate=False`` skips the outcome checks (for outcome arrays taken
+        from a model, already checked); the initial distribution is checked.
+        """
+        model = object.__new__(cls)
+        for name, value in zip(
+            cls.__dataclass_fields__, (*outcomes, initial_distribution), strict=True
+        ):
+            object.__setattr__(model, name, value)
+        model._adopt(copied=copied, validate=validate)
+        return model
+
+    def _adopt(self, *, copied: tuple[str, ...], validate: bool = True) -> None:
+        """Check types and shapes, make every array the model's own, freeze, validate."""
         for name in ("n_states", "n_actions"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise ModelError(f"{name} must be an int, got {value!r}")
+                raise ModelError(
+                    f"{name} must be an int, got {value!r} of type {type(value).__name__}"
+                )
             if value < 1:
                 raise ModelError(f"{name} must be at least 1, got {value}")
             object.__setattr__(self, name, int(value))
+        arrays = {
+            name: typed_array(
+                getattr(self, name),
+                _RULES[name],
+                name,
+                axes=("state",) if name == "initial_distribution" else ("entry",),
+                copy=name in copied,
+            )
+            for name in _ARRAY_FIELDS
+        }
         n_rows = self.n_states * self.n_actions
-        offsets = _as_array(self.row_offsets, np.int64, "row_offsets")
+        offsets = arrays["row_offsets"]
         if offsets.shape != (n_rows + 1,):
             raise ModelError(
                 f"row_offsets must have shape ({n_rows + 1},) for "
                 f"{self.n_states} states x {self.n_actions} actions, "
                 f"got {offsets.shape}"
             )
-        n_outcomes = int(offsets[-1])
         if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
             raise ModelError("row_offsets must start at 0 and never decrease")
-        arrays = {
-            "next_state": _as_array(self.next_state, np.int64, "next_state"),
-            "prob": _as_array(self.prob, np.float64, "prob"),
-            "reward": _as_array(self.reward, np.float64, "reward"),
-            "terminated": _as_array(self.terminated, np.bool_, "terminated"),
-        }
-        for name, array in arrays.items():
-            if array.shape != (n_outcomes,):
+        n_outcomes = int(offsets[-1])
+        for name in ("next_state", "prob", "reward", "terminated"):
+            if arrays[name].shape != (n_outcomes,):
                 raise ModelError(
                     f"{name} must have shape ({n_outcomes},) to match "
-                    f"row_offsets[-1], got {array.shape}"
+                    f"row_offsets[-1], got {arrays[name].shape}"
                 )
-        initial = _as_array(self.initial_distribution, np.float64, "initial_distribution")
-        object.__setattr__(self, "row_offsets", _frozen(offsets))
         for name, array in arrays.items():
             object.__setattr__(self, name, _frozen(array))
-        object.__setattr__(self, "initial_distribution", _frozen(initial))
-        self._validate()
+        if validate:
+            self._validate()
+        else:
+            _check_distribution(self.initial_distribution, self.n_states)
 
     # ------------------------------------------------------------------ checks
     def _where(self, outcome: int) -> str:
@@ -256,17 +334,21 @@ class TabularMDP:
 
         ``K`` is the largest number of outcomes of any (state, action) pair;
         shorter rows are padded with probability 0 (the padding's next state
-        must still be a valid state, e.g. 0). Padding is dropped; without any,
-        the arrays are used as they are (no copy for float64/int64 input).
+        must still be a valid state, e.g. 0). Padding is dropped. The model
+        keeps its own copies: dropping the padding or converting a dtype makes
+        them, else the arrays are copied once.
 
         Parameters
         ----------
         next_state : array_like of int, shape (S, A, K)
-        prob : array_like of float, shape (S, A, K)
-        reward : array_like of float, shape (S, A, K) or (S, A)
+            An integer array; a float array is an error even if its values
+            are whole (a state index is never a float), so is a bool array.
+        prob : array_like of int or float, shape (S, A, K)
+        reward : array_like of int or float, shape (S, A, K) or (S, A)
             Reward per outcome, or one per pair for all its outcomes.
         terminated : array_like of bool, shape (S, A, K), optional
-            Default: no outcome terminates.
+            A bool array (0/1 numbers are not read as flags). Default: no
+            outcome terminates.
         initial_distribution : array_like, shape (S,), optional
             Default: uniform over the states.
 
@@ -276,7 +358,7 @@ class TabularMDP:
             If the shapes disagree or the model is invalid (see :class:`TabularMDP`).
         """
         outcomes = read_padded(next_state, prob, reward, terminated)
-        return cls(*outcomes, _initial_or_uniform(initial_distribution, outcomes.n_states))
+        return cls._from_reader(outcomes, initial_distribution)
 
     @classmethod
     def from_arrays(
@@ -310,7 +392,7 @@ class TabularMDP:
             If a shape is wrong or the model is invalid.
         """
         outcomes = read_dense(transitions, rewards, terminal_states)
-        return cls(*outcomes, _initial_or_uniform(initial_distribution, outcomes.n_states))
+        return cls._from_reader(outcomes, initial_distribution)
 
     @classmethod
     def from_transitions(
@@ -335,7 +417,7 @@ class TabularMDP:
             the model is invalid.
         """
         outcomes = read_transitions(P)
-        return cls(*outcomes, _initial_or_uniform(initial_distribution, outcomes.n_states))
+        return cls._from_reader(outcomes, initial_distribution)
 
     @classmethod
     def from_env(cls, env: Any, initial_distribution: np.ndarray | None = None) -> TabularMDP:
@@ -394,9 +476,20 @@ class TabularMDP:
             mdp = mdp.with_initial_distribution(initial_distribution)
         return mdp
 
+    @classmethod
+    def _from_reader(cls, outcomes: Outcomes, initial_distribution: Any) -> TabularMDP:
+        """A model of a reader's new arrays; a given initial distribution is copied."""
+        if initial_distribution is None:
+            uniform = np.full(outcomes.n_states, 1.0 / outcomes.n_states)
+            return cls._assemble(outcomes, uniform, copied=())
+        return cls._assemble(outcomes, initial_distribution, copied=("initial_distribution",))
+
     def with_initial_distribution(self, initial_distribution: np.ndarray) -> TabularMDP:
-        """Return the same model with another initial distribution."""
-        return TabularMDP(
+        """Return the same model with another initial distribution (copied, and checked).
+
+        The outcome arrays are shared with this model: they are read-only.
+        """
+        outcomes = Outcomes(
             self.n_states,
             self.n_actions,
             self.row_offsets,
@@ -404,7 +497,9 @@ class TabularMDP:
             self.prob,
             self.reward,
             self.terminated,
-            initial_distribution,
+        )
+        return TabularMDP._assemble(
+            outcomes, initial_distribution, copied=("initial_distribution",), validate=False
         )
 
     def to_transitions(
@@ -464,18 +559,6 @@ def _row_sums(offsets: np.ndarray, values: Callable[[int, int], np.ndarray]) -> 
     return sums
 
 
-def _as_array(value: Any, dtype: type, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(value)
-        if array.dtype != dtype:
-            if dtype is np.int64 and array.dtype.kind not in "iub":
-                raise TypeError
-            array = array.astype(dtype)
-    except (TypeError, ValueError) as error:
-        raise ModelError(f"{name} must be an array of {np.dtype(dtype).name}") from error
-    return array
-
-
 def _check_distribution(distribution: np.ndarray, n_states: int) -> None:
     if distribution.shape != (n_states,):
         raise ModelError(
@@ -493,9 +576,3 @@ def _check_distribution(distribution: np.ndarray, n_states: int) -> None:
             f"initial_distribution must sum to 1 (within {PROBABILITY_ATOL:g}), "
             f"got {float(total)!r}"
         )
-
-
-def _initial_or_uniform(initial: Any, n_states: int) -> Any:
-    if initial is None:
-        return np.full(n_states, 1.0 / n_states)
-    return initial  # converted and checked, with a ModelError, in TabularMDP.__post_init__

@@ -13,8 +13,10 @@ converts, freezes and validates them.
 
 from __future__ import annotations
 
+import functools
 import itertools
-from collections.abc import Mapping, Sequence
+import sys
+from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any, NamedTuple
 
@@ -22,11 +24,25 @@ import numpy as np
 
 from rl_planners.errors import ModelError
 
-__all__ = ["Outcomes", "read_dense", "read_padded", "read_transitions"]
+__all__ = [
+    "RULES",
+    "Outcomes",
+    "read_dense",
+    "read_padded",
+    "read_transitions",
+    "show",
+    "type_error",
+    "typed_array",
+]
 
 
 class Outcomes(NamedTuple):
-    """A model's outcomes in CSR layout over the rows ``s*A + a``, not yet validated."""
+    """A model's outcomes in CSR layout over the rows ``s*A + a``, not yet validated.
+
+    Every reader returns arrays of the model's dtypes (int64, float64, bool)
+    that share no memory with its arguments, so a model may keep them as they
+    are: a caller who changes its input afterwards does not change the model.
+    """
 
     n_states: int
     n_actions: int
@@ -37,15 +53,181 @@ class Outcomes(NamedTuple):
     terminated: np.ndarray  # [N]
 
 
+# ------------------------------------------------------------------ type rules
+# What a model is made of, by field. A value of any other type is an error, never
+# a cast: strings are not parsed, bools are not numbers, floats are not states,
+# and numbers are not flags (a flag given as 0, 1 or 1.0 is most often a field in
+# the wrong slot of (prob, next_state, reward, terminated)).
+
+
+def _is_number(kind: type) -> bool:
+    """Probabilities and rewards: Python or NumPy ints and floats, not bools."""
+    return issubclass(kind, int | float | np.integer | np.floating) and not issubclass(
+        kind, bool | np.bool_
+    )
+
+
+def _is_index(kind: type) -> bool:
+    """Next states and indices: Python or NumPy ints, not bools (nor integer-valued floats)."""
+    return issubclass(kind, int | np.integer) and not issubclass(kind, bool)
+
+
+def _is_flag(kind: type) -> bool:
+    """Terminated flags: ``bool`` or ``numpy.bool_`` only."""
+    return issubclass(kind, bool | np.bool_)
+
+
+class _Rule(NamedTuple):
+    accepts: Callable[[type], bool]  # the Python types of its values
+    kinds: str  # the NumPy dtype kinds of its arrays
+    dtype: type  # what the model holds
+    expected: str
+
+
+RULES = {
+    "number": _Rule(_is_number, "iuf", np.float64, "numbers"),
+    "index": _Rule(_is_index, "iu", np.int64, "integers"),
+    "flag": _Rule(_is_flag, "b", np.bool_, "True or False"),
+}
+"""The type rule of each kind of field: which Python types and dtype kinds it takes."""
+
+_FIELD_RULES = ("number", "index", "number", "flag")
+"""The rule of each field of an outcome ``(prob, next_state, reward, terminated)``."""
+
+_FIELD_NAMES = ("probabilities", "next states", "rewards", "terminated flags")
+"""How messages name the fields of an outcome."""
+
+
+@functools.cache
+def _accepted(rule: str, kind: type) -> bool:
+    return RULES[rule].accepts(kind)
+
+
+def _hint(rule: str, value: Any) -> str:
+    """What to do about ``value``, which breaks ``rule``."""
+    if isinstance(value, str | bytes):
+        return "strings are not parsed: give the number itself"
+    if rule == "flag":
+        return "give True or False (numbers are not read as flags)"
+    if isinstance(value, bool | np.bool_):
+        return "a bool is not a number here: check the order (prob, next_state, reward, terminated)"
+    if rule == "index" and isinstance(value, float | np.floating):
+        return "a state is an int: use int(value) if that is the state meant"
+    if rule == "index":
+        return "give a Python or NumPy int"
+    return "give a Python or NumPy int or float"
+
+
+def show(value: Any) -> str:
+    """``repr(value)``, kept short (a 5000-digit int has no repr)."""
+    try:
+        text = repr(value)
+    except ValueError:  # int too large to print
+        return f"an int of {value.bit_length()} bits"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def type_error(rule: str, name: str, value: Any, where: str) -> ModelError:
+    """The error for ``value`` of field ``name``, breaking ``rule``, at ``where``."""
+    return ModelError(
+        f"{name} must be {RULES[rule].expected}; got {show(value)} at {where}, "
+        f"a {type(value).__name__}; {_hint(rule, value)}"
+    )
+
+
+def typed_array(
+    value: Any, rule: str, name: str, *, axes: Sequence[str] = ("index",), copy: bool
+) -> np.ndarray:
+    """``value`` as an array of the dtype of ``rule``, after checking its types.
+
+    An array (anything NumPy reads as one without iterating) must have a dtype
+    of the rule's kinds: object, string and complex arrays are errors, bool
+    arrays are errors unless the rule is ``"flag"``, and float arrays are
+    errors for ``"index"``, integer-valued or not. Any other input (lists,
+    scalars) is checked element by element against the Python types of
+    :data:`RULES`; a bad element is named by its place along ``axes`` (e.g.
+    ``("state", "action", "outcome")``).
+
+    With ``copy=True`` the result shares no memory with ``value``; with
+    ``copy=False`` it may (an array of the right dtype is not copied).
+
+    Raises
+    ------
+    ModelError
+        Naming ``name``, the offending dtype or element, and its place.
+    """
+    array, owned = _typed(value, rule, name, axes)
+    return array.copy() if copy and not owned else array
+
+
+def _typed(value: Any, rule: str, name: str, axes: Sequence[str]) -> tuple[np.ndarray, bool]:
+    """:func:`typed_array` without the copy, and whether the array is a new one."""
+    spec = RULES[rule]
+    if not _is_array_like(value):
+        try:
+            objects = np.asarray(value, dtype=object)
+        except ValueError as error:
+            raise ModelError(
+                f"{name} must be a rectangular array of {spec.expected}; "
+                f"NumPy could not read it: {error}"
+            ) from error
+        if not all(_accepted(rule, kind) for kind in set(map(type, objects.flat))):
+            ok = np.fromiter(
+                (_accepted(rule, type(x)) for x in objects.flat), dtype=bool, count=objects.size
+            )
+            index = np.unravel_index(int(np.flatnonzero(~ok)[0]), objects.shape)
+            where = ", ".join(f"{axis} {i}" for axis, i in zip(axes, index, strict=False))
+            raise type_error(rule, name, objects[index], where or name)
+        try:
+            return objects.astype(spec.dtype), True
+        except (OverflowError, ValueError, TypeError) as error:
+            raise ModelError(
+                f"{name} must be {spec.expected} that fit in {np.dtype(spec.dtype).name}: {error}"
+            ) from error
+    array = np.asarray(value)
+    if array.dtype.kind not in spec.kinds:
+        raise ModelError(
+            f"{name} must be an array of {spec.expected}, got dtype {array.dtype}; "
+            + _dtype_hint(rule, array.dtype)
+        )
+    if array.dtype.kind == "u" and spec.dtype is np.int64 and array.size:
+        largest = array.max()
+        if largest > np.iinfo(np.int64).max:
+            raise ModelError(f"{name} must fit in int64, got {largest} (dtype {array.dtype})")
+    if array.dtype == spec.dtype:
+        return array, False
+    return array.astype(spec.dtype), True
+
+
+def _is_array_like(value: Any) -> bool:
+    """Whether NumPy reads ``value`` as an array of its own (no element to inspect)."""
+    return isinstance(value, np.ndarray | np.generic) or hasattr(value, "__array__")
+
+
+def _dtype_hint(rule: str, dtype: np.dtype) -> str:
+    if dtype.kind in "OUS":
+        return "object and string arrays are not read: give a numeric array"
+    if rule == "index" and dtype.kind == "f":
+        return "state indices are never floats: round and cast them yourself if they are whole"
+    if rule == "flag":
+        return "give a bool array (e.g. flags != 0)"
+    if dtype.kind == "b":
+        return "a bool array is not numeric here: convert it with astype(float) if that is meant"
+    return "give an int or float array"
+
+
 def read_transitions(P: Mapping | Sequence) -> Outcomes:
     """Read a FrozenLake-style ``P[s][a] = [(prob, next_state, reward, terminated), ...]``.
 
     Raises
     ------
     ModelError
-        If a state or action is missing, or an outcome is not a 4-tuple of
-        numbers, a next state not an integer in range, a flag not a bool;
-        the message names the state, action and outcome.
+        If a state or action is missing, an outcome is not a 4-tuple, a value
+        has the wrong type (:data:`RULES`: probabilities and rewards are ints
+        or floats, next states ints, flags bools; a string, a bool given as a
+        number, a float given as a state or a number given as a flag is an
+        error, never a cast), or a next state is out of range; the message
+        names the state, action and outcome, the value and its type.
     """
     if not isinstance(P, Mapping | Sequence) or isinstance(P, str | bytes):
         raise ModelError(f"P must be a dict or list indexed by state, got {type(P).__name__}")
@@ -53,6 +235,8 @@ def read_transitions(P: Mapping | Sequence) -> Outcomes:
     if n_states == 0:
         raise ModelError("P has no states")
     n_actions = len(_row_of(P, 0, None))
+    if n_actions == 0:
+        raise ModelError("P[0] has no actions: state 0 must have actions 0..A-1, A >= 1")
     rows = _rows_in_order(P, n_states, n_actions)
     if rows is None:  # something is off: find it, and name it, state by state
         rows = []
@@ -60,8 +244,8 @@ def read_transitions(P: Mapping | Sequence) -> Outcomes:
             actions = _row_of(P, state, None)
             if len(actions) != n_actions:
                 raise ModelError(
-                    f"every state must have the same {n_actions} actions; "
-                    f"state {state} has {len(actions)}"
+                    f"every state must have the same actions; state 0 has {n_actions} "
+                    f"but state {state} has {len(actions)}"
                 )
             rows.extend(_row_of(actions, action, state) for action in range(n_actions))
     offsets = _row_offsets(rows)
@@ -75,36 +259,41 @@ def read_padded(next_state: Any, prob: Any, reward: Any, terminated: Any = None)
     """Read ``(S, A, K)`` outcome arrays padded with probability 0, dropping the padding.
 
     ``reward`` may also be ``(S, A)``, one reward for all outcomes of a pair;
-    ``terminated`` defaults to no outcome terminating. Without padding the
-    arrays are used as they are (no copy for float64/int64 input).
+    ``terminated`` defaults to no outcome terminating. The types follow
+    :data:`RULES`: ``next_state`` an integer array, ``prob`` and ``reward``
+    int or float arrays, ``terminated`` a bool array. The arrays returned
+    share no memory with the arguments: they are copied only where neither
+    dropping the padding nor converting the dtype made a new array.
 
     Raises
     ------
     ModelError
-        If the shapes disagree.
+        If the shapes disagree or an array has the wrong types.
     """
-    next_state = np.asarray(next_state)
-    prob = np.asarray(prob)
-    if next_state.ndim != 3:
-        raise ModelError(f"next_state must have shape (S, A, K), got {next_state.shape}")
-    shape = next_state.shape
+    axes = ("state", "action", "outcome")
+    arrays = [
+        _typed(next_state, "index", "next_state", axes),
+        _typed(prob, "number", "prob", axes),
+        _typed(reward, "number", "reward", axes),
+    ]
+    states = arrays[0][0]
+    if states.ndim != 3:
+        raise ModelError(f"next_state must have shape (S, A, K), got {states.shape}")
+    shape = states.shape
     n_states, n_actions, k = shape
     if 0 in shape:
         raise ModelError(f"next_state must have shape (S, A, K) with S, A, K >= 1, got {shape}")
-    reward = np.asarray(reward)
-    if reward.shape == (n_states, n_actions):
-        reward = np.broadcast_to(reward[:, :, None], shape)
+    rewards, owned = arrays[2]
+    if rewards.shape == (n_states, n_actions):
+        arrays[2] = (np.broadcast_to(rewards[:, :, None], shape), owned)
     if terminated is None:
-        terminated = np.zeros(shape, dtype=bool)
-    terminated = np.asarray(terminated)
-    for name, array in (
-        ("prob", prob),
-        ("reward", reward),
-        ("terminated", terminated),
-    ):
+        arrays.append((np.zeros(shape, dtype=bool), True))
+    else:
+        arrays.append(_typed(terminated, "flag", "terminated", axes))
+    for name, (array, _) in zip(("prob", "reward", "terminated"), arrays[1:], strict=True):
         if array.shape != shape:
             raise ModelError(f"{name} must have the shape of next_state {shape}, got {array.shape}")
-    flat = [a.reshape(-1) for a in (next_state, prob, reward, terminated)]
+    flat = [array.reshape(-1) for array, _ in arrays]
     offsets = np.arange(0, n_states * n_actions * k + 1, k, dtype=np.int64)
     with np.errstate(invalid="ignore"):
         padding = flat[1] == 0.0
@@ -112,7 +301,12 @@ def read_padded(next_state: Any, prob: Any, reward: Any, terminated: Any = None)
         keep = ~padding
         counts = keep.reshape(-1, k).sum(axis=1)
         offsets = np.concatenate(([0], np.cumsum(counts, dtype=np.int64)))
-        flat = [a[keep] for a in flat]
+        flat = [a[keep] for a in flat]  # new arrays
+    else:  # copy what is still the caller's memory
+        flat = [
+            a.copy() if not owned and np.may_share_memory(a, array) else a
+            for a, (array, owned) in zip(flat, arrays, strict=True)
+        ]
     return Outcomes(n_states, n_actions, offsets, *flat)
 
 
@@ -126,28 +320,20 @@ def read_dense(transitions: Any, rewards: Any, terminal_states: Any = ()) -> Out
     Raises
     ------
     ModelError
-        If a shape is wrong, a value is not numeric, or a reward is not finite
-        (naming the state, action and next state).
+        If a shape is wrong, a value is not a number (see :data:`RULES`), or a
+        reward is not finite (naming the state, action and next state).
+
+    The arrays returned share no memory with the arguments.
     """
-    try:
-        T = np.asarray(transitions, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ModelError(
-            "transitions must be a numeric (S, A, S) array of probabilities; "
-            f"NumPy could not read it: {error}"
-        ) from error
+    axes = ("state", "action", "next state")
+    T = typed_array(transitions, "number", "transitions", axes=axes, copy=True)  # [S, A, S]
     if T.ndim != 3 or T.shape[0] != T.shape[2] or 0 in T.shape:
         raise ModelError(
             f"transitions must have shape (S, A, S), got {T.shape}; "
             "pymdptoolbox's (A, S, S) arrays need np.transpose(T, (1, 0, 2))"
         )
     n_states, n_actions, _ = T.shape
-    try:
-        rewards = np.asarray(rewards, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise ModelError(
-            f"rewards must be a numeric array; NumPy could not read it: {error}"
-        ) from error
+    rewards = typed_array(rewards, "number", "rewards", axes=axes, copy=False)
     if rewards.shape not in ((n_states, n_actions), T.shape):
         raise ModelError(
             f"rewards must have shape {(n_states, n_actions)} or {T.shape}, got {rewards.shape}"
@@ -162,7 +348,6 @@ def read_dense(transitions: Any, rewards: Any, terminal_states: Any = ()) -> Out
             f"rewards must be finite; got {rewards[tuple(bad[0])].item()!r} at {where}"
         )
     terminal = _terminal_mask(terminal_states, n_states)
-    T = T.copy()
     T[terminal] = 0.0
     T[terminal, :, np.flatnonzero(terminal)] = 1.0
     flat_T = T.reshape(n_states * n_actions, n_states)
@@ -180,9 +365,7 @@ def read_dense(transitions: Any, rewards: Any, terminal_states: Any = ()) -> Out
 
 
 def _terminal_mask(terminal_states: Sequence[int] | np.ndarray, n_states: int) -> np.ndarray:
-    states = np.asarray(terminal_states).reshape(-1)
-    if states.size and (states.dtype.kind not in "iu"):
-        raise ModelError(f"terminal_states must be state indices, got {terminal_states!r}")
+    states = typed_array(terminal_states, "index", "terminal_states", copy=False).reshape(-1)
     bad = states[(states < 0) | (states >= n_states)]
     if bad.size:
         raise ModelError(f"terminal_states must lie in 0..{n_states - 1}; got {bad[0]}")
@@ -200,16 +383,19 @@ def _row_of(table: Mapping | Sequence, index: int, state: int | None) -> Any:
     else:
         if isinstance(entry, Mapping | Sequence) and not isinstance(entry, str | bytes):
             return entry
-        where = f"P[{index}]" if state is None else f"P[{state}][{index}]"
-        expected = "a dict or list of actions" if state is None else "a list of outcomes"
-        raise ModelError(f"{where} must be {expected}, got {entry!r}")
+        if state is None:
+            where, expected = f"P[{index}] (state {index})", "a dict or list of actions"
+        else:
+            where = f"P[{state}][{index}] (state {state}, action {index})"
+            expected = "a list of outcomes"
+        raise ModelError(f"{where} must be {expected}, got {show(entry)}")
     if state is None:
         raise ModelError(
             f"P has no entry for state {index}: states must be numbered 0..{len(table) - 1}"
         )
     raise ModelError(
-        f"P[{state}] has no entry for action {index}: actions must be numbered "
-        f"0..{len(table) - 1} in every state"
+        f"P[{state}] (state {state}) has no entry for action {index}: actions must be "
+        f"numbered 0..{len(table) - 1} in every state"
     )
 
 
@@ -241,24 +427,6 @@ def _rows_in_order(P: Mapping | Sequence, n_states: int, n_actions: int) -> list
     return rows
 
 
-def _outcome_columns(outcomes: list) -> list[np.ndarray] | None:
-    """The four float64 columns of ``(prob, next_state, reward, terminated)`` tuples.
-
-    None if an outcome is not a 4-sequence of numbers. Each column is read
-    straight into an array with ``numpy.fromiter`` (about 30 ns an entry).
-    """
-    n_outcomes = len(outcomes)
-    try:
-        if sum(map(len, outcomes)) != 4 * n_outcomes:  # with itemgetter(3): all have 4
-            return None
-        return [
-            np.fromiter(map(itemgetter(k), outcomes), dtype=np.float64, count=n_outcomes)
-            for k in range(4)
-        ]
-    except (TypeError, ValueError, IndexError, KeyError):
-        return None
-
-
 def _row_offsets(rows: list) -> np.ndarray:
     """``[len(rows) + 1]`` int64 CSR offsets of the outcome lists ``rows``, built in place."""
     offsets = np.fromiter(
@@ -271,40 +439,52 @@ _OUTCOME_BLOCK = 1 << 14
 """Outcomes per block in :func:`_read_outcomes` (its temporaries stay in cache)."""
 
 
+@functools.cache
+def _is_outcome_type(kind: type) -> bool:
+    """Whether an outcome of this type is read: a sequence (tuple, list), not a string."""
+    return issubclass(kind, Sequence) and not issubclass(kind, str | bytes)
+
+
 def _read_outcomes(rows: list, n_outcomes: int, n_states: int) -> tuple[np.ndarray, ...] | None:
     """``next_state, prob, reward, terminated`` of the outcomes in ``rows``, or None.
 
     The fast road. The outcomes are taken in blocks of :data:`_OUTCOME_BLOCK`
     (no list of all of them is made: on a big model, fresh memory is slow to
-    come by); each field is read as :func:`_outcome_columns` reads it, checked
-    at once, and stored in its final array (int64 next states, bool flags).
-    None if anything is unusual (an outcome that is not a 4-sequence of numbers,
-    a next state that is not an integer in ``0..n_states-1``, a flag that is
-    neither 0 nor 1, any exception): :func:`_read_outcomes_carefully` then reads
-    them again, and decides.
+    come by); each field of a block is gathered into a list, its set of types
+    checked against :data:`RULES` (``set(map(type, column))``, at C speed), and
+    read into its final array (int64 next states, bool flags). None if
+    anything is unusual (an outcome that is not a 4-sequence, a value of the
+    wrong type, a next state out of range, any exception):
+    :func:`_read_outcomes_carefully` then reads them again, and names it.
     """
-    next_state = np.empty(n_outcomes, dtype=np.int64)
-    prob, reward = np.empty(n_outcomes), np.empty(n_outcomes)
-    terminated = np.empty(n_outcomes, dtype=np.bool_)
+    columns = (
+        np.empty(n_outcomes),  # prob
+        np.empty(n_outcomes, dtype=np.int64),  # next_state
+        np.empty(n_outcomes),  # reward
+        np.empty(n_outcomes, dtype=np.bool_),  # terminated
+    )
     outcomes = itertools.chain.from_iterable(rows)
     try:
         for lo in range(0, n_outcomes, _OUTCOME_BLOCK):
             hi = min(lo + _OUTCOME_BLOCK, n_outcomes)
             block = list(itertools.islice(outcomes, hi - lo))
-            if sum(map(len, block)) != 4 * (hi - lo):  # with itemgetter(3): all have 4
+            if sum(map(len, block)) != 4 * (hi - lo) or not all(  # with itemgetter(3): all 4
+                map(_is_outcome_type, set(map(type, block)))
+            ):
                 return None
-            prob[lo:hi], states, reward[lo:hi], flags = (
-                np.fromiter(map(itemgetter(k), block), dtype=np.float64, count=hi - lo)
-                for k in range(4)
-            )
-            if any(bad.any() for bad, _, _ in _outcome_rules(states, flags, n_states)):
+            for field, (rule, column) in enumerate(zip(_FIELD_RULES, columns, strict=True)):
+                values = list(map(itemgetter(field), block))
+                if not all(_accepted(rule, kind) for kind in set(map(type, values))):
+                    return None
+                column[lo:hi] = np.fromiter(values, dtype=column.dtype, count=hi - lo)
+            states = columns[1][lo:hi]
+            if ((states < 0) | (states >= n_states)).any():
                 return None
-            next_state[lo:hi] = states
-            terminated[lo:hi] = flags != 0.0
         if next(outcomes, _END) is not _END:  # a row that yields more than its len
             return None
     except Exception:  # whatever it is, the careful reading meets it again and reports it
         return None
+    prob, next_state, reward, terminated = columns
     return next_state, prob, reward, terminated
 
 
@@ -312,67 +492,71 @@ _END = object()
 """Marks the end of an iterator in :func:`_read_outcomes`."""
 
 
-def _outcome_rules(
-    states: np.ndarray, flags: np.ndarray, n_states: int
-) -> tuple[tuple[np.ndarray, str, np.ndarray], ...]:
-    """``(bad, rule, column)`` for each rule on next states and flags read as float64.
-
-    Next states must be integers in ``0..n_states-1`` (NaN and ±inf break
-    both rules) and terminated flags 0 or 1; ``bad`` marks the outcomes that
-    break the rule.
-    """
-    return (
-        (states != np.round(states), "next states must be integers", states),
-        (
-            (states < 0) | (states >= n_states),
-            f"next states must lie in 0..{n_states - 1}",
-            states,
-        ),
-        ((flags != 0.0) & (flags != 1.0), "terminated flags must be True or False", flags),
-    )
-
-
 def _read_outcomes_carefully(
     rows: list, offsets: np.ndarray, n_states: int, n_actions: int
 ) -> tuple[np.ndarray, ...]:
-    """:func:`_read_outcomes` one whole column at a time, raising on the first problem.
+    """:func:`_read_outcomes` one whole field at a time, raising on the first problem.
 
     Raises
     ------
     ModelError
-        Naming the state, action and outcome of the first malformed outcome, else
-        of the first bad next state, else of the first bad terminated flag.
+        Naming the state, action and outcome of the first outcome that is not
+        a 4-sequence, else of the first value of a wrong type (the earliest
+        in ``P``), else of the first next state out of range, else of the
+        first number too large for float64.
     """
     outcomes = list(itertools.chain.from_iterable(rows))
-    columns = _outcome_columns(outcomes)  # prob, next_state, reward, terminated
-    if columns is None:
-        _raise_malformed(rows, n_actions)
-    next_state, flags = columns[1], columns[3]
-    for bad, expected, column in _outcome_rules(next_state, flags, n_states):
-        if bad.any():
-            outcome = int(np.flatnonzero(bad)[0])
-            row = int(np.searchsorted(offsets, outcome, side="right")) - 1
-            raise ModelError(
-                f"{expected}; got {column[outcome].item()!r} at state "
-                f"{row // n_actions}, action {row % n_actions}, "
-                f"outcome {outcome - offsets[row]}"
-            )
-    return next_state.astype(np.int64), columns[0], columns[2], flags != 0.0
+
+    def where(outcome: int) -> str:
+        row = int(np.searchsorted(offsets, outcome, side="right")) - 1
+        return (
+            f"state {row // n_actions}, action {row % n_actions}, outcome {outcome - offsets[row]}"
+        )
+
+    malformed = next(
+        (
+            i
+            for i, outcome in enumerate(outcomes)
+            if not (_is_outcome_type(type(outcome)) and len(outcome) == 4)
+        ),
+        None,
+    )
+    if malformed is not None:
+        raise ModelError(
+            "each outcome must be a tuple (prob, next_state, reward, terminated); "
+            f"got {show(outcomes[malformed])} at {where(malformed)}"
+        )
+    fields = [list(map(itemgetter(k), outcomes)) for k in range(4)]
+    firsts = []  # (outcome, field) of the first value of a wrong type in each field
+    for field, (rule, values) in enumerate(zip(_FIELD_RULES, fields, strict=True)):
+        wrong = {kind for kind in set(map(type, values)) if not _accepted(rule, kind)}
+        if wrong:
+            firsts.append((next(i for i, x in enumerate(values) if type(x) in wrong), field))
+    if firsts:
+        outcome, field = min(firsts)
+        raise type_error(
+            _FIELD_RULES[field], _FIELD_NAMES[field], fields[field][outcome], where(outcome)
+        )
+    states = fields[1]
+    outside = next((i for i, state in enumerate(states) if not 0 <= state < n_states), None)
+    if outside is not None:
+        raise ModelError(
+            f"next states must lie in 0..{n_states - 1}; got {show(states[outside])} "
+            f"at {where(outside)}"
+        )
+    prob, reward = (_floats(fields[k], _FIELD_NAMES[k], where) for k in (0, 2))
+    next_state = np.fromiter(states, dtype=np.int64, count=len(states))
+    return next_state, prob, reward, np.fromiter(fields[3], dtype=np.bool_, count=len(states))
 
 
-def _raise_malformed(rows: list, n_actions: int) -> None:
-    for row, outcomes in enumerate(rows):
-        for k, outcome in enumerate(outcomes):
-            ok = isinstance(outcome, Sequence) and len(outcome) == 4
-            if ok:
-                try:
-                    [float(x) for x in outcome]
-                except (TypeError, ValueError):
-                    ok = False
-            if not ok:
-                raise ModelError(
-                    "each outcome must be a tuple (prob, next_state, reward, terminated) "
-                    f"of numbers; got {outcome!r} at state {row // n_actions}, "
-                    f"action {row % n_actions}, outcome {k}"
-                )
-    raise ModelError("P's outcomes could not be read as (prob, next_state, reward, terminated)")
+def _floats(values: list, name: str, where: Callable[[int], str]) -> np.ndarray:
+    """``values`` (ints and floats) as float64; an int beyond float64's range is an error."""
+    try:
+        return np.fromiter(values, dtype=np.float64, count=len(values))
+    except OverflowError:
+        largest = sys.float_info.max  # a Python float: compared with an int exactly
+        outcome = next(i for i, x in enumerate(values) if not -largest <= x <= largest)
+        raise ModelError(
+            f"{name} must be finite; got {show(values[outcome])} at {where(outcome)}, "
+            "which float64 cannot hold"
+        ) from None
