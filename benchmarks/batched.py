@@ -26,9 +26,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.envs.toy_text.frozen_lake import generate_random_map
 
-from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
+from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.solvers import value_iteration
 
 

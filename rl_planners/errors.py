@@ -35,6 +35,9 @@ class NonTerminatingPolicyError(ValueError):
         super().__init__(message)
         self.states = states
 
+    def __reduce__(self):  # pickled with its states, e.g. back from a process pool
+        return type(self), (str(self), self.states)
+
 
 class NonFiniteValueError(ValueError):
     """A value computed during a solve is not finite (float64 overflowed).
@@ -49,6 +52,9 @@ class NonFiniteValueError(ValueError):
     def __init__(self, message: str, states) -> None:
         super().__init__(message)
         self.states = states
+
+    def __reduce__(self):  # pickled with its states, e.g. back from a process pool
+        return type(self), (str(self), self.states)
 
 
 class ConvergenceWarning(UserWarning):

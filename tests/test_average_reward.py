@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linprog
 
 import envs  # noqa: F401  (registers the rl_planners/ environments)
-from rl_planners.solvers.average_reward import relative_value_iteration
 from rl_planners.errors import ConvergenceWarning, ModelError
 from rl_planners.mdp import TabularMDP
+from rl_planners.solvers.average_reward import relative_value_iteration
 from tests.independent import dense_model
 
 SETTINGS = settings(max_examples=40, deadline=None)

@@ -26,9 +26,9 @@ from independent import (
 )
 from strategies import random_mdps
 
-from rl_planners.scale.batched import BatchedPlanningResult, MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
+from rl_planners.scale.batched import BatchedPlanningResult, MDPBatch, batched_value_iteration
 from rl_planners.solvers import value_iteration
 
 TOL = 1e-8

@@ -15,13 +15,13 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.estimation import (
     EstimatedModel,
     estimate_model,
     model_from_minari,
     model_from_samples,
 )
-from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.samples import count_transitions, sample_every_pair, weissman_l1_radius
 from rl_planners.solvers import policy_evaluation, value_iteration
 from tests.independent import dense_model
@@ -466,3 +466,17 @@ def test_sample_every_pair_lays_out_pairs_in_row_order(frozen_lake_8x8):
     estimate = estimate_model(env, 3, seed=1)
     np.testing.assert_array_equal(counts.prob, estimate.mdp.prob)
     np.testing.assert_array_equal(counts.next_state, estimate.mdp.next_state)
+
+
+def test_the_model_classmethods_build_the_estimated_model():
+    # TabularMDP.from_samples / estimate give the same model as model_from_samples /
+    # estimate_model, whose outcomes the tests above check against the true model.
+    samples = ([0, 0, 1], [1, 1, 0], [1.0, 3.0, 0.5], [1, 1, 0], [False, False, True])
+    direct = TabularMDP.from_samples(samples, n_states=2, n_actions=2)
+    reported = model_from_samples(*samples, n_states=2, n_actions=2).mdp
+    for name in ("row_offsets", "next_state", "prob", "reward", "terminated"):
+        np.testing.assert_array_equal(getattr(direct, name), getattr(reported, name))
+    assert direct.R[0, 1] == 2.0  # the mean of the two rewards sampled at (0, 1)
+    env = gym.make("FrozenLake-v1", is_slippery=False)
+    estimated = TabularMDP.estimate(env, 1, seed=0)
+    np.testing.assert_array_equal(estimated.R, TabularMDP.from_env(env).R)

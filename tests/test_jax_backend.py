@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from independent import dense_model, dense_optimal_values
 from strategies import deterministic_policies, random_mdps, stochastic_policies
 
-from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
+from rl_planners.scale.batched import MDPBatch, batched_value_iteration
 from rl_planners.solvers import policy_evaluation, value_iteration
 
 jax = pytest.importorskip("jax")

@@ -339,9 +339,10 @@ def test_from_transitions_still_names_missing_and_ragged_entries():
     good = [(1.0, 0, 0.0, False)]
     with pytest.raises(ModelError, match="state 1 has 1"):
         TabularMDP.from_transitions({0: {0: good, 1: good}, 1: {0: good}})
-    with pytest.raises(ModelError, match="P\\[1\\] has no entry for action 1"):
+    with pytest.raises(ModelError, match=r"P\[1\] \(state 1\) has no entry for action 1"):
         TabularMDP.from_transitions({0: {0: good, 1: good}, 1: {0: good, 2: good}})
-    with pytest.raises(ModelError, match="P\\[1\\]\\[0\\] must be a list of outcomes"):
+    missing_row = r"P\[1\]\[0\] \(state 1, action 0\) must be a list of outcomes"
+    with pytest.raises(ModelError, match=missing_row):
         TabularMDP.from_transitions({0: {0: good}, 1: {0: None}})
-    with pytest.raises(ModelError, match="P\\[1\\] must be a dict or list of actions"):
+    with pytest.raises(ModelError, match=r"P\[1\] \(state 1\) must be a dict or list of actions"):
         TabularMDP.from_transitions({0: {0: good}, 1: "a"})

@@ -22,10 +22,10 @@ from independent import dense_model, dense_optimal_values
 
 import envs  # noqa: F401  (registers the rl_planners/ ids)
 from envs.garnet import garnet_outcomes
-from rl_planners.scale import many
 from rl_planners.errors import NonTerminatingPolicyError
-from rl_planners.scale.many import ManyResult, ProblemError, RayExecutor, solve_many
 from rl_planners.mdp import TabularMDP
+from rl_planners.scale import many
+from rl_planners.scale.many import ManyResult, ProblemError, RayExecutor, solve_many
 from rl_planners.solvers import modified_policy_iteration, policy_iteration, value_iteration
 
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -232,7 +232,7 @@ def test_bad_arguments_raise_before_anything_runs(call, error, message):
 
 def test_a_ray_pool_is_pointed_to_ray_executor():
     pool_type = type("Pool", (), {"__module__": "ray.util.multiprocessing.pool"})
-    with pytest.raises(TypeError, match=r"for Ray use rl_planners\.many\.RayExecutor"):
+    with pytest.raises(TypeError, match=r"for Ray use rl_planners\.scale\.many\.RayExecutor"):
         solve_many([MODELS[0]], executor=pool_type())
 
 

@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from rl_planners.analysis.occupancy import occupancy, occupancy_per_step
 from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
-from rl_planners.analysis.occupancy import occupancy, occupancy_per_step
 from tests.independent import dense_model, dense_optimal_values, dense_policy_value
 from tests.strategies import deterministic_policies, random_mdps, stochastic_policies
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rl_planners.agents import ValueIterationAgent
-from rl_planners.mdp import TabularMDP
 from rl_planners.analysis.regret import RegretResult, as_policy, regret
+from rl_planners.mdp import TabularMDP
 from rl_planners.solvers import value_iteration
 from tests.independent import (
     dense_backward_induction,

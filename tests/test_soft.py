@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
+from rl_planners.solvers import value_iteration
 from rl_planners.solvers.soft import (
     boltzmann_policy,
     sample_boltzmann_action,
@@ -25,7 +26,6 @@ from rl_planners.solvers.soft import (
     soft_maximum,
     soft_value_iteration,
 )
-from rl_planners.solvers import value_iteration
 from tests.independent import (
     dense_backward_induction,
     dense_model,

@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from rl_planners import gym_env
 from rl_planners.errors import ModelError
+from rl_planners.mdp.samples import count_transitions, env_sizes, sample_every_pair
 from rl_planners.mdp.transitions import (
     Outcomes,
     read_dense,
@@ -483,6 +484,76 @@ class TabularMDP:
             uniform = np.full(outcomes.n_states, 1.0 / outcomes.n_states)
             return cls._assemble(outcomes, uniform, copied=())
         return cls._assemble(outcomes, initial_distribution, copied=("initial_distribution",))
+
+    @classmethod
+    def from_samples(
+        cls,
+        transitions: tuple[Any, Any, Any, Any, Any],
+        *,
+        n_states: int,
+        n_actions: int,
+        unvisited: str = "self_loop",
+        optimistic_reward: float | None = None,
+        initial_distribution: np.ndarray | None = None,
+    ) -> TabularMDP:
+        """The certainty-equivalence model of sampled ``(s, a, r, s', terminated)`` arrays.
+
+        Each outcome's probability is its empirical frequency and its reward
+        the sample mean; unvisited pairs follow ``unvisited`` (see
+        :func:`rl_planners.mdp.samples.count_transitions`). For the counts, the
+        L1 confidence radii and the simulation-lemma bound, use
+        :func:`rl_planners.model_from_samples`, which returns them with the model.
+
+        Parameters
+        ----------
+        transitions : tuple of five arrays
+            ``(states, actions, rewards, next_states, terminated)``, one entry per sample.
+        n_states, n_actions : int
+        unvisited : {"self_loop", "optimistic"}
+        optimistic_reward : float, optional
+            The reward of an unvisited pair under ``unvisited="optimistic"``.
+        initial_distribution : array_like, shape (S,), optional
+            Default: uniform over the states.
+
+        Raises
+        ------
+        ModelError, ValueError, TypeError
+            For a malformed sample (its index and value are named).
+        """
+        counts = count_transitions(
+            *transitions,
+            n_states=n_states,
+            n_actions=n_actions,
+            unvisited=unvisited,
+            optimistic_reward=optimistic_reward,
+        )
+        outcomes = Outcomes(
+            counts.n_states,
+            counts.n_actions,
+            counts.row_offsets,
+            counts.next_state,
+            counts.prob,
+            counts.reward,
+            counts.terminated,
+        )
+        return cls._from_reader(outcomes, initial_distribution)
+
+    @classmethod
+    def estimate(
+        cls, env: Any, n_samples_per_pair: int, *, seed: int | None, **options: Any
+    ) -> TabularMDP:
+        """Sample every (state, action) pair of an env whose state can be set, and estimate.
+
+        The env's state is set through ``env.unwrapped.s`` (Gymnasium's toy_text
+        envs keep it there) and each pair stepped ``n_samples_per_pair`` times
+        (:func:`rl_planners.mdp.samples.sample_every_pair`, which raises a clear
+        error for an env without a settable state); ``options`` go to
+        :meth:`from_samples`. :func:`rl_planners.estimate_model` also reports
+        the counts and confidence radii.
+        """
+        n_states, n_actions = env_sizes(env)
+        samples = sample_every_pair(env, n_samples_per_pair, seed=seed)
+        return cls.from_samples(samples, n_states=n_states, n_actions=n_actions, **options)
 
     def with_initial_distribution(self, initial_distribution: np.ndarray) -> TabularMDP:
         """Return the same model with another initial distribution (copied, and checked).

@@ -160,8 +160,8 @@ def _raise_if_never_ending_pays(mdp: TabularMDP, V: np.ndarray, Q: np.ndarray) -
         raise NonTerminatingPolicyError(
             f"at gamma = 1 never ending the episode earns more than any policy that ends "
             f"it from {losing.size} state(s): {format_states(losing)} (their best terminating "
-            f"value is negative, and a zero-sum loop of equally good actions avoids it), so the task "
-            "is not episodic and policy iteration's answer would not be optimal. Use "
+            f"value is negative, and a zero-sum loop of equally good actions avoids it), so "
+            "the task is not episodic and policy iteration's answer would not be optimal. Use "
             "value_iteration, which values such loops by their rewards, or gamma < 1.",
             losing,
         )
