@@ -240,7 +240,7 @@ def test_counts_and_unvisited_rules():
     np.testing.assert_array_equal(counts.counts, expected_counts)
     np.testing.assert_array_equal(counts.visited, expected_counts > 0)
     assert counts.reward_range == (-1.0, 5.0)
-    assert not counts.prob.flags.writeable and not counts.counts.flags.writeable
+    assert not counts.outcomes.prob.flags.writeable and not counts.counts.flags.writeable
     for rule, reward, ends in (("self_loop", 0.0, False), ("optimistic", 10.0, True)):
         estimate = model_from_samples(
             states,
@@ -430,23 +430,38 @@ def test_model_from_a_local_minari_dataset(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------- the import graph
-def test_counting_needs_no_model_module():
-    # rl_planners.mdp may build TabularMDP.from_samples on rl_planners.mdp.samples
-    # only if rl_planners.mdp.samples imports nothing of the package.
+def test_counting_and_sampling_need_no_model_module():
+    # TabularMDP.from_samples and .estimate build on rl_planners.mdp.samples and
+    # .sampling: neither may import, even through the leaves below it, the model.
     import ast
+    import importlib
     from pathlib import Path
 
-    import rl_planners.mdp.samples
+    def imports(module: str) -> set[str]:
+        path = Path(importlib.import_module(module).__file__)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = {
+            alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import)
+            for alias in node.names
+        }
+        found |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        return {name for name in found if name.startswith("rl_planners")}
 
-    tree = ast.parse(Path(rl_planners.mdp.samples.__file__).read_text())
-    imported = {
-        alias.name
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Import)
-        for alias in node.names
-    }
-    imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert not {name for name in imported if name.startswith("rl_planners")}
+    seen, todo = set(), ["rl_planners.mdp.samples", "rl_planners.mdp.sampling"]
+    while todo:
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(imports(module))
+    assert seen <= {
+        "rl_planners.errors",
+        "rl_planners.mdp.checks",
+        "rl_planners.mdp.outcomes",
+        "rl_planners.mdp.samples",
+        "rl_planners.mdp.sampling",
+    }, seen
 
 
 def test_sample_every_pair_lays_out_pairs_in_row_order(frozen_lake_8x8):
@@ -464,8 +479,8 @@ def test_sample_every_pair_lays_out_pairs_in_row_order(frozen_lake_8x8):
         states, actions, rewards, next_states, terminated, n_states=64, n_actions=4
     )
     estimate = estimate_model(env, 3, seed=1)
-    np.testing.assert_array_equal(counts.prob, estimate.mdp.prob)
-    np.testing.assert_array_equal(counts.next_state, estimate.mdp.next_state)
+    np.testing.assert_array_equal(counts.outcomes.prob, estimate.mdp.prob)
+    np.testing.assert_array_equal(counts.outcomes.next_state, estimate.mdp.next_state)
 
 
 def test_the_model_classmethods_build_the_estimated_model():

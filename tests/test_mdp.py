@@ -24,7 +24,7 @@ from independent import dense_model
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import ModelError, TabularMDP
-from rl_planners.mdp import p_reader
+from rl_planners.mdp import checks, p_reader
 
 GYMNASIUM_ENVS = [
     pytest.param("FrozenLake-v1", {}, id="FrozenLake-v1"),
@@ -1206,3 +1206,24 @@ def test_terminal_states_must_be_ints_not_bools():
     with pytest.raises(ModelError, match=r"terminal_states must be integers") as excinfo:
         TabularMDP.from_arrays(T, R, terminal_states=[2, True])  # NumPy reads [2, 1]
     assert_message(excinfo, r"\bbool\b")
+
+
+# --------------------------------------------------------------- per-pair sums
+def test_row_sums_in_blocks_match_bincount(monkeypatch):
+    monkeypatch.setattr(checks, "ROW_SUM_BLOCK", 5)  # many blocks, rows across edges
+    rng = np.random.default_rng(4)
+    shape = (40, 3, 4)
+    prob = rng.random(shape)
+    prob[..., -1] *= rng.random(shape[:2]) < 0.5  # padding (dropped) in about half the rows
+    prob /= prob.sum(axis=2, keepdims=True)
+    mdp = TabularMDP.from_outcomes(
+        rng.integers(0, 40, shape), prob, rng.normal(size=shape), rng.random(shape) < 0.2
+    )
+    rows = np.repeat(np.arange(mdp.n_states * mdp.n_actions), np.diff(mdp.row_offsets))
+    weights = mdp.prob * mdp.reward
+    expected = np.bincount(rows, weights=weights, minlength=rows.max() + 1)
+    blocked = checks.row_sums(mdp.row_offsets, lambda lo, hi: weights[lo:hi])
+    np.testing.assert_allclose(blocked, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(mdp.R.reshape(-1), expected, rtol=0, atol=1e-14)
+    goes_on = np.asarray(mdp.continuation.sum(axis=1)).reshape(mdp.n_states, mdp.n_actions)
+    np.testing.assert_allclose(mdp.continuation_probability, goes_on, rtol=0, atol=1e-14)

@@ -28,6 +28,7 @@ __all__ = [
     "RULES",
     "Outcomes",
     "accepted",
+    "outcome_place",
     "show",
     "type_error",
     "typed_array",
@@ -50,6 +51,13 @@ class Outcomes(NamedTuple):
     prob: np.ndarray  # [N]
     reward: np.ndarray  # [N]
     terminated: np.ndarray  # [N]
+
+
+def outcome_place(row_offsets: np.ndarray, n_actions: int, outcome: int) -> str:
+    """Name the place of outcome index ``outcome``: ``"state s, action a, outcome k"``."""
+    row = int(np.searchsorted(row_offsets, outcome, side="right")) - 1
+    state, action = divmod(row, n_actions)
+    return f"state {state}, action {action}, outcome {outcome - int(row_offsets[row])}"
 
 
 # ------------------------------------------------------------------ type rules

@@ -36,6 +36,7 @@ from rl_planners.mdp.outcomes import (
     FIELD_RULES,
     Outcomes,
     accepted,
+    outcome_place,
     show,
     type_error,
 )
@@ -323,10 +324,7 @@ def _read_outcomes_carefully(
     outcomes = list(itertools.chain.from_iterable(rows))
 
     def where(outcome: int) -> str:
-        row = int(np.searchsorted(offsets, outcome, side="right")) - 1
-        return (
-            f"state {row // n_actions}, action {row % n_actions}, outcome {outcome - offsets[row]}"
-        )
+        return outcome_place(offsets, n_actions, outcome)
 
     malformed = next(
         (

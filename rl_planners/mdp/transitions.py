@@ -5,7 +5,10 @@
   :mod:`rl_planners.mdp.p_reader`, with its fast and careful roads;
 - :func:`read_padded`: ``(S, A, K)`` arrays padded with probability 0;
 - :func:`read_dense`: dense ``(S, A, S)`` probabilities and ``(S, A)`` or
-  ``(S, A, S)`` rewards, with terminal states.
+  ``(S, A, S)`` rewards, with terminal states;
+- :func:`env_transitions`: the ``P`` and initial distribution a Gymnasium env
+  exposes (``env.unwrapped.P``, ``initial_state_distrib``);
+- :func:`write_transitions`: outcome arrays back to the FrozenLake-style ``P``.
 
 Each returns :class:`~rl_planners.mdp.outcomes.Outcomes`;
 :class:`~rl_planners.mdp.model.TabularMDP` converts, freezes and validates them.
@@ -14,11 +17,13 @@ The type rules the readers apply are :data:`~rl_planners.mdp.outcomes.RULES`.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from rl_planners import gym_env
 from rl_planners.errors import ModelError
 from rl_planners.mdp.outcomes import RULES, Outcomes, show, type_error, typed_array, typed_reading
 from rl_planners.mdp.p_reader import read_transitions
@@ -26,12 +31,14 @@ from rl_planners.mdp.p_reader import read_transitions
 __all__ = [
     "RULES",
     "Outcomes",
+    "env_transitions",
     "read_dense",
     "read_padded",
     "read_transitions",
     "show",
     "type_error",
     "typed_array",
+    "write_transitions",
 ]
 
 
@@ -152,3 +159,67 @@ def _terminal_mask(terminal_states: Sequence[int] | np.ndarray, n_states: int) -
     mask = np.zeros(n_states, dtype=bool)
     mask[states.astype(np.int64)] = True
     return mask
+
+
+def env_transitions(env: Any, initial_distribution: Any = None) -> tuple[Any, Any]:
+    """``(P, initial_distribution)`` of a Gymnasium env, wrapped or not.
+
+    ``P`` is ``env.unwrapped.P``; the initial distribution is the one given,
+    else the env's ``initial_state_distrib`` (as Gymnasium's toy_text envs
+    keep it), else ``None`` (uniform) with a ``UserWarning``.
+
+    Raises
+    ------
+    ModelError
+        If the env exposes no ``P`` (naming the env and what to do instead).
+    """
+    base = gym_env.unwrapped(env)
+    name = gym_env.env_name(env)
+    P = getattr(base, "P", None)
+    if P is None:
+        raise ModelError(
+            f"{name} exposes no transition model: expected "
+            "env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...] "
+            "(as FrozenLake, Taxi and CliffWalking have); build the model with "
+            "TabularMDP.from_transitions or from_arrays instead"
+        )
+    if initial_distribution is None:
+        initial_distribution = getattr(base, "initial_state_distrib", None)
+        if initial_distribution is None:
+            warnings.warn(
+                f"{name} has no initial_state_distrib; using a uniform initial "
+                "distribution over states (pass initial_distribution= to set it)",
+                UserWarning,
+                stacklevel=3,  # the caller of TabularMDP.from_env
+            )
+    return P, initial_distribution
+
+
+def write_transitions(
+    outcomes: Outcomes,
+) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:
+    """The FrozenLake-style ``P[s][a] = [(prob, next_state, reward, terminated), ...]``.
+
+    Python floats, ints and bools, outcome for outcome and in order, so that
+    :func:`read_transitions` reads back exactly ``outcomes``.
+    """
+    listed = list(
+        zip(
+            outcomes.prob.tolist(),
+            outcomes.next_state.tolist(),
+            outcomes.reward.tolist(),
+            outcomes.terminated.tolist(),
+            strict=True,
+        )
+    )
+    offsets = outcomes.row_offsets.tolist()
+    n_actions = outcomes.n_actions
+    return {
+        state: {
+            action: listed[
+                offsets[state * n_actions + action] : offsets[state * n_actions + action + 1]
+            ]
+            for action in range(n_actions)
+        }
+        for state in range(outcomes.n_states)
+    }
