@@ -20,16 +20,9 @@ et al. 2003 and the simulation-lemma bound) is :class:`EstimatedModel`'s part
 :mod:`rl_planners.mdp.sampling`. This module builds the models
 (:func:`model_from_samples`, :func:`estimate_model`, :func:`model_from_minari`).
 
-References
-----------
-Weissman, Ordentlich, Seroussi, Verdú & Weinberger (2003), "Inequalities for
-the L1 deviation of the empirical distribution", HP Labs HPL-2003-97, Thm 2.1.
-Kearns & Singh (2002), "Near-optimal reinforcement learning in polynomial
-time", Machine Learning 49, Lemma 4 (simulation lemma).
-Agarwal, Jiang, Kakade & Sun (2019), "Reinforcement Learning: Theory and
-Algorithms", Lemma 2.2 (simulation lemma) and §2.2.
-Hoeffding (1963), "Probability inequalities for sums of bounded random
-variables", JASA 58, Thm 2.
+The references (Weissman et al. 2003; the simulation lemma of Kearns & Singh
+2002 and Agarwal et al. 2019; Hoeffding 1963) are listed in
+:mod:`rl_planners.mdp.confidence`, where they are used.
 """
 
 from __future__ import annotations
@@ -38,10 +31,11 @@ from typing import Any
 
 import numpy as np
 
+from rl_planners import gym_env
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.confidence import EstimatedModel
 from rl_planners.mdp.samples import SampleCounts, check_indices, count_transitions
-from rl_planners.mdp.sampling import env_description, env_sizes, sample_every_pair, space_size
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair, space_size
 
 __all__ = [
     "EstimatedModel",
@@ -129,7 +123,7 @@ def model_from_samples(
         ):
             if given is not None and given != found:
                 raise ValueError(
-                    f"{name}={given!r} disagrees with {env_description(env)}, whose Discrete "
+                    f"{name}={given!r} disagrees with {gym_env.env_name(env)}, whose Discrete "
                     f"space has {found}; leave {name} out or pass the env it came from"
                 )
         n_states, n_actions = env_states, env_actions
@@ -274,7 +268,7 @@ def model_from_minari(
     if initial_distribution is None:
         starts = check_indices(np.asarray(first_states), "first observations", n_states, "n_states")
         initial_distribution = np.bincount(starts, minlength=n_states) / starts.size
-    counts = count_transitions(
+    return model_from_samples(
         s,
         a,
         r,
@@ -284,5 +278,5 @@ def model_from_minari(
         n_actions=n_actions,
         unvisited=unvisited,
         optimistic_reward=optimistic_reward,
+        initial_distribution=initial_distribution,
     )
-    return _estimated_model(counts, initial_distribution, unvisited)

@@ -31,7 +31,7 @@ import numpy as np
 
 from rl_planners.mdp.checks import check_count, read_only_copy
 from rl_planners.mdp.outcomes import Outcomes
-from rl_planners.mdp.sampling import env_description, env_sizes, sample_every_pair, space_size
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair, space_size
 
 __all__ = [
     "UNVISITED_RULES",
@@ -39,7 +39,6 @@ __all__ = [
     "check_delta",
     "check_indices",
     "count_transitions",
-    "env_description",
     "env_sizes",
     "sample_every_pair",
     "space_size",

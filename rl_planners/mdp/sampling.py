@@ -6,7 +6,8 @@ r"""Sampling an env as a generative model: every (state, action) pair, ``n`` tim
 :func:`~rl_planners.mdp.estimation.estimate_model`. The sizes of an env's
 Discrete spaces are read here too (:func:`env_sizes`).
 
-Only :mod:`rl_planners.mdp.checks` lies below (no model, no solver).
+Only :mod:`rl_planners.gym_env` and :mod:`rl_planners.mdp.checks` lie below (no
+model, no solver).
 """
 
 from __future__ import annotations
@@ -16,19 +17,14 @@ from typing import Any
 
 import numpy as np
 
+from rl_planners import gym_env
 from rl_planners.mdp.checks import check_count
 
-__all__ = ["env_description", "env_sizes", "sample_every_pair", "space_size"]
-
-
-def env_description(env: Any) -> str:
-    spec = getattr(env, "spec", None)
-    if spec is not None and getattr(spec, "id", None):
-        return f"env {spec.id!r}"
-    return f"env {type(getattr(env, 'unwrapped', env)).__name__}"
+__all__ = ["env_sizes", "sample_every_pair", "space_size"]
 
 
 def space_size(space: Any, what: str, owner: str) -> int:
+    """``n`` of a ``Discrete(n)`` space from 0 (a Minari dataset's); else ``ValueError``."""
     from gymnasium import spaces
 
     if not isinstance(space, spaces.Discrete):
@@ -42,16 +38,16 @@ def space_size(space: Any, what: str, owner: str) -> int:
 
 
 def env_sizes(env: Any) -> tuple[int, int]:
-    base, name = env.unwrapped, env_description(env)
+    """``(S, A)`` of an env's Discrete spaces; ``ModelError`` (a ``ValueError``) otherwise."""
     return (
-        space_size(base.observation_space, "observation_space", name),
-        space_size(base.action_space, "action_space", name),
+        gym_env.discrete_size(env, "observation_space"),
+        gym_env.discrete_size(env, "action_space"),
     )
 
 
 def _settable_state(env: Any) -> Any:
     """``env.unwrapped`` if its state is a writable integer ``s``, else raise ``ValueError``."""
-    base, name = env.unwrapped, env_description(env)
+    base, name = env.unwrapped, gym_env.env_name(env)
     what = (
         "sample_every_pair sets the state before each step, and looks for a writable integer "
         "attribute `s` on env.unwrapped (Gymnasium's FrozenLake, Taxi and CliffWalking keep "
@@ -133,7 +129,7 @@ def sample_every_pair(
         observation, reward, ends, _, _ = step(action)
         if isinstance(observation, bool) or not isinstance(observation, numbers.Integral):
             raise ValueError(
-                f"{env_description(env)}.step({action}) from state {state} returned "
+                f"{gym_env.env_name(env)}.step({action}) from state {state} returned "
                 f"observation {observation!r}; expected a state index"
             )
         next_states[i], rewards[i], terminated[i] = observation, reward, ends
