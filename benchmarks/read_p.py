@@ -26,9 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from models import frozen_lake_dict  # noqa: E402
+from models import frozen_lake_dict
 
-from rl_planners import TabularMDP  # noqa: E402
+from rl_planners import TabularMDP
 
 
 def time_reading(side: int, repeats: int) -> list[float]:
