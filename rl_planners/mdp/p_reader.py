@@ -282,8 +282,9 @@ def _read_block(block: list, columns: tuple[np.ndarray, ...], lo: int, hi: int) 
     typed road: tuples are split into their four fields by one
     ``zip(*block, strict=True)``, which also proves that they have one length
     (it raises otherwise), other sequences field by field, with their lengths
-    summed (``itemgetter(3)`` proves each has 4 or more); the set of each
-    field's types is checked against :data:`~rl_planners.mdp.outcomes.RULES`.
+    summed (``itemgetter(3)`` proves each has 4 or more); each field's types
+    are counted against :data:`_PLAIN_TYPES`, and only if some are of another
+    type is their set checked against :data:`~rl_planners.mdp.outcomes.RULES`.
     Every value's type is checked on either road. False if a rule is broken.
     """
     if _EXACT_ROAD and _read_exact_block(block, columns, lo, hi):
@@ -298,10 +299,19 @@ def _read_block(block: list, columns: tuple[np.ndarray, ...], lo: int, hi: int) 
     else:
         return False
     for rule, values, column in zip(FIELD_RULES, fields, columns, strict=True):
-        if not all(accepted(rule, kind) for kind in set(map(type, values))):
+        kinds = list(map(type, values))
+        if sum(map(kinds.count, _PLAIN_TYPES[rule])) != size and not all(
+            accepted(rule, kind) for kind in set(kinds)
+        ):
             return False
         column[lo:hi] = np.fromiter(values, dtype=column.dtype, count=size)
     return True
+
+
+_PLAIN_TYPES = {"number": (float, int), "index": (int,), "flag": (bool,)}
+"""The Python types of each rule that a field is first counted against (``list.count``
+compares identity first, at C speed); only a field with other types has its set of
+types checked against the rules."""
 
 
 _END = object()
