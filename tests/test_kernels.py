@@ -18,7 +18,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from strategies import DISCOUNTS, RandomMDP, deterministic_policies, random_mdps
 
-import rl_planners.mdp.model as mdp_module
 import rl_planners.solvers.linear as linear
 from rl_planners import (
     ModelError,
@@ -289,18 +288,6 @@ def test_small_models_never_import_numba():
 
 
 # ------------------------------------------------------------ model building
-def test_row_sums_in_blocks_match_bincount(monkeypatch):
-    monkeypatch.setattr(mdp_module, "_ROW_SUM_BLOCK", 5)  # many blocks, rows across edges
-    mdp = garnet_like(4)
-    rows = np.repeat(np.arange(mdp.n_states * mdp.n_actions), np.diff(mdp.row_offsets))
-    weights = mdp.prob * mdp.reward
-    expected = np.bincount(rows, weights=weights, minlength=rows.max() + 1)
-    blocked = mdp_module._row_sums(mdp.row_offsets, lambda lo, hi: weights[lo:hi])
-    np.testing.assert_allclose(blocked, expected, rtol=0, atol=1e-14)
-    goes_on = np.asarray(mdp.continuation.sum(axis=1)).reshape(mdp.n_states, mdp.n_actions)
-    np.testing.assert_allclose(mdp.continuation_probability, goes_on, rtol=0, atol=1e-14)
-
-
 @given(random_mdps())
 def test_from_transitions_reads_the_arrays_exactly(model: RandomMDP):
     mdp = model.from_transitions()

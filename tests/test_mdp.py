@@ -11,19 +11,20 @@ import dataclasses
 import math
 import re
 import warnings
+from collections import namedtuple
 from typing import ClassVar
 
 import gymnasium as gym
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from independent import dense_model
 from strategies import RandomMDP, random_mdps
 
 from rl_planners import ModelError, TabularMDP
-from rl_planners.mdp import transitions as mdp_module
+from rl_planners.mdp import checks, p_reader
 
 GYMNASIUM_ENVS = [
     pytest.param("FrozenLake-v1", {}, id="FrozenLake-v1"),
@@ -519,7 +520,7 @@ def test_outcome_fields_are_checked_before_conversion(outcome, match):
 @pytest.fixture
 def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Read outcomes two at a time, so that a small model spans several blocks."""
-    monkeypatch.setattr(mdp_module, "_OUTCOME_BLOCK", 2)
+    monkeypatch.setattr(p_reader, "_OUTCOME_BLOCK", 2)
 
 
 def test_outcomes_read_in_blocks_are_the_outcome_lists(tiny_blocks):
@@ -935,10 +936,103 @@ P_TYPE_ERRORS = [  # (outcome replacing P[1][0]'s only one, the message's regexe
 @pytest.mark.parametrize("blocks", ["one-block", "tiny-blocks"])
 def test_p_values_of_the_wrong_type_are_errors(outcome, patterns, blocks, monkeypatch):
     if blocks == "tiny-blocks":
-        monkeypatch.setattr(mdp_module, "_OUTCOME_BLOCK", 2)
+        monkeypatch.setattr(p_reader, "_OUTCOME_BLOCK", 2)
     with pytest.raises(ModelError, match=patterns[0]) as excinfo:
         TabularMDP.from_transitions(with_row(1, 0, [outcome]))
     assert_message(excinfo, r"state 1, action 0, outcome 0\b", *patterns[1:])
+
+
+EXACT_ROAD_DEFECTS = [  # one value of each outcome field, of a type the exact road must refuse
+    (0, "0.5"), (0, True), (0, 1), (0, np.float64(0.5)), (0, None), (0, 1j),
+    (1, True), (1, 2.0), (1, np.int64(2)), (1, 2**31), (1, "2"), (1, None),
+    (2, False), (2, -1), (2, np.float64(-1.0)), (2, "-1.0"), (2, complex(-1, 0)),
+    (3, 1), (3, 0.0), (3, np.True_), (3, "True"), (3, None),
+]  # fmt: skip
+
+
+def exact_block(size: int) -> list:
+    """``size`` outcomes of exactly (float, int, float, bool), as toy_text envs build them."""
+    return [(0.25 * (k % 4), k % 7, -1.0 * k, k % 3 == 0) for k in range(size)]
+
+
+def read_exact(block: list) -> tuple[bool, tuple[np.ndarray, ...]]:
+    columns = (
+        np.zeros(len(block)),
+        np.zeros(len(block), dtype=np.int64),
+        np.zeros(len(block)),
+        np.zeros(len(block), dtype=np.bool_),
+    )
+    return p_reader._read_exact_block(block, columns, 0, len(block)), columns
+
+
+def test_the_exact_road_reads_toy_text_outcomes_as_written():
+    assert p_reader._EXACT_ROAD  # this Python writes marshal version 2 as the road reads it
+    block = exact_block(50)
+    taken, (prob, next_state, reward, terminated) = read_exact(block)
+    assert taken
+    for k, column in enumerate((prob, next_state, reward, terminated)):
+        np.testing.assert_array_equal(column, [outcome[k] for outcome in block])
+
+
+@pytest.mark.parametrize("position", [0, 1, 24, 49])
+@pytest.mark.parametrize(("field", "value"), EXACT_ROAD_DEFECTS, ids=repr)
+def test_the_exact_road_refuses_any_other_type_anywhere(field, value, position):
+    block = exact_block(50)
+    outcome = list(block[position])
+    outcome[field] = value
+    block[position] = tuple(outcome)
+    assert not read_exact(block)[0]
+
+
+OUTCOME = namedtuple("OUTCOME", "prob next_state reward terminated")
+
+
+@pytest.mark.parametrize(
+    "replace",
+    [
+        list,
+        OUTCOME._make,  # a tuple subclass
+        lambda o: (*o, 0.0),
+        lambda o: o[:3],
+        lambda o: (*o[:3], 0.0, True),  # 5 fields (a 3-tuple below evens the count)
+        lambda o: "abcd",
+        lambda o: None,
+        lambda o: (o,),
+    ],
+    ids=["list", "namedtuple", "5-tuple", "3-tuple", "5-tuple-bool", "str", "None", "nested"],
+)
+def test_the_exact_road_refuses_outcomes_that_are_not_4_tuples(replace):
+    block = exact_block(20)
+    block[7] = replace(block[7])
+    if block[7] is not None and len(block[7]) == 5:
+        block[12] = block[12][:3]  # 80 values in all, as 20 outcomes have: counting misses it
+    assert not read_exact(block)[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(random_mdps(), st.integers(0, 3))
+def test_exact_and_typed_roads_read_p_alike(model, spell):
+    P = {
+        s: {a: [spell_outcome(o, spell) for o in model.P[s][a]] for a in model.P[s]}
+        for s in model.P
+    }
+    fast = TabularMDP.from_transitions(P)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(p_reader, "_EXACT_ROAD", False)
+        typed = TabularMDP.from_transitions(P)
+    for name in ("row_offsets", "next_state", "prob", "reward", "terminated"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(typed, name), name)
+
+
+def spell_outcome(outcome: tuple, spell: int) -> tuple:
+    """The outcome exact (0), with an int reward (1), a NumPy flag (2) or as a list (3)."""
+    prob, state, reward, done = outcome
+    return [
+        outcome,
+        (prob, state, int(reward), done),
+        (prob, state, reward, np.bool_(done)),
+        [prob, state, reward, done],
+    ][spell]
 
 
 def test_p_accepts_numpy_scalars_and_int_rewards():
@@ -1112,3 +1206,24 @@ def test_terminal_states_must_be_ints_not_bools():
     with pytest.raises(ModelError, match=r"terminal_states must be integers") as excinfo:
         TabularMDP.from_arrays(T, R, terminal_states=[2, True])  # NumPy reads [2, 1]
     assert_message(excinfo, r"\bbool\b")
+
+
+# --------------------------------------------------------------- per-pair sums
+def test_row_sums_in_blocks_match_bincount(monkeypatch):
+    monkeypatch.setattr(checks, "ROW_SUM_BLOCK", 5)  # many blocks, rows across edges
+    rng = np.random.default_rng(4)
+    shape = (40, 3, 4)
+    prob = rng.random(shape)
+    prob[..., -1] *= rng.random(shape[:2]) < 0.5  # padding (dropped) in about half the rows
+    prob /= prob.sum(axis=2, keepdims=True)
+    mdp = TabularMDP.from_outcomes(
+        rng.integers(0, 40, shape), prob, rng.normal(size=shape), rng.random(shape) < 0.2
+    )
+    rows = np.repeat(np.arange(mdp.n_states * mdp.n_actions), np.diff(mdp.row_offsets))
+    weights = mdp.prob * mdp.reward
+    expected = np.bincount(rows, weights=weights, minlength=rows.max() + 1)
+    blocked = checks.row_sums(mdp.row_offsets, lambda lo, hi: weights[lo:hi])
+    np.testing.assert_allclose(blocked, expected, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(mdp.R.reshape(-1), expected, rtol=0, atol=1e-14)
+    goes_on = np.asarray(mdp.continuation.sum(axis=1)).reshape(mdp.n_states, mdp.n_actions)
+    np.testing.assert_allclose(mdp.continuation_probability, goes_on, rtol=0, atol=1e-14)

@@ -48,16 +48,13 @@ References
 
 from __future__ import annotations
 
-import numbers
-from typing import Any
-
 import numpy as np
 import scipy.sparse as sp
 
 from rl_planners.bellman import policy_model
 from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
-from rl_planners.validation import check_gamma, check_policy
+from rl_planners.validation import check_gamma, check_int, check_policy
 
 __all__ = ["occupancy", "occupancy_per_step"]
 
@@ -144,7 +141,7 @@ def occupancy(
         raise TypeError(f"normalize must be True or False, got {normalize!r}")
     policy = check_policy(mdp, policy)
     if horizon is not None:
-        horizon = _check_horizon(horizon, minimum=1)
+        horizon = check_int(horizon, "horizon", 1, "a number of steps")
         gamma = 1.0 if gamma is None else check_gamma(gamma)
         weights = gamma ** np.arange(horizon)  # [H]
         measure = np.tensordot(weights, occupancy_per_step(mdp, policy, horizon), axes=1)
@@ -213,7 +210,7 @@ def occupancy_per_step(mdp: TabularMDP, policy: np.ndarray, horizon: int) -> np.
     array([1.  , 0.5 , 0.25])
     """
     policy = check_policy(mdp, policy)
-    horizon = _check_horizon(horizon, minimum=0)
+    horizon = check_int(horizon, "horizon", 0, "a number of steps")
     P_pi_T = policy_model(mdp, policy)[0].T.tocsr()  # [S, S]
     pi = _as_probabilities(mdp, policy)  # [S, A]
     running = np.asarray(mdp.initial_distribution, dtype=np.float64)  # [S]
@@ -225,15 +222,6 @@ def occupancy_per_step(mdp: TabularMDP, policy: np.ndarray, horizon: int) -> np.
 
 
 # ---------------------------------------------------------------- helpers
-def _check_horizon(horizon: Any, minimum: int) -> int:
-    """Return ``horizon`` as an int ``≥ minimum``, or raise."""
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise TypeError(f"horizon must be an int >= {minimum} (a number of steps), got {horizon!r}")
-    if horizon < minimum:
-        raise ValueError(f"horizon must be >= {minimum} (a number of steps), got {horizon}")
-    return int(horizon)
-
-
 def _as_probabilities(mdp: TabularMDP, policy: np.ndarray) -> np.ndarray:
     """``[S, A]`` ``π(a|s)`` of a checked policy (one-hot rows for actions)."""
     if policy.ndim == 2:

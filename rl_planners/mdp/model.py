@@ -2,21 +2,17 @@
 
 A model is held exactly as Gymnasium's ``P[s][a] = [(prob, next_state, reward,
 terminated), ...]`` lists it, one row per (state, action) pair (row ``s*A + a``)
-and one entry per outcome, in CSR layout. Everything the solvers need is
-derived from these arrays once:
-
-- the continuation matrix ``P_cont`` (``scipy.sparse`` CSR, ``(S*A, S)``): the
-  probability of each outcome that does *not* terminate. A terminating outcome
-  earns its reward but no future value (``V(s') = 0`` after it), which is what
-  Taxi's drop-off and CliffWalking's goal need, since neither is absorbing in
-  ``P``. Repeated next states (FrozenLake lists a wall bump twice) add up.
-- the expected reward ``R(s, a) = Σ_k prob_k · reward_k`` over the row, ``(S, A)``.
+and one entry per outcome, in CSR layout. Everything the solvers need (the
+continuation matrix ``P_cont`` of the outcomes that do not terminate, the
+expected reward ``R``) is derived from these arrays once, on first use
+(:mod:`rl_planners.mdp.derived`). The readers of each form a model comes in
+live in :mod:`~rl_planners.mdp.transitions`, :mod:`~rl_planners.mdp.p_reader`
+and :mod:`~rl_planners.mdp.samples`; the checks in :mod:`~rl_planners.mdp.checks`.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -26,52 +22,28 @@ import scipy.sparse as sp
 
 from rl_planners import gym_env
 from rl_planners.errors import ModelError
-from rl_planners.mdp.samples import count_transitions, env_sizes, sample_every_pair
+from rl_planners.mdp.checks import (
+    ARRAY_FIELDS,
+    PROBABILITY_ATOL,
+    check_distribution,
+    check_model_size,
+    check_outcomes,
+    frozen,
+    owned_arrays,
+)
+from rl_planners.mdp.derived import action_major, continuation_matrix, outcome_rows, pair_sums
+from rl_planners.mdp.outcomes import Outcomes
+from rl_planners.mdp.p_reader import read_transitions
+from rl_planners.mdp.samples import count_transitions
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair
 from rl_planners.mdp.transitions import (
-    Outcomes,
+    env_transitions,
     read_dense,
     read_padded,
-    read_transitions,
-    typed_array,
+    write_transitions,
 )
 
-__all__ = ["TabularMDP"]
-
-PROBABILITY_ATOL = 1e-6
-"""How far a row of probabilities (or the initial distribution) may sum from 1."""
-
-
-_ARRAY_FIELDS = (
-    "row_offsets",
-    "next_state",
-    "prob",
-    "reward",
-    "terminated",
-    "initial_distribution",
-)
-"""The arrays a model keeps; each is its own, read-only."""
-
-_RULES = {  # the type rule of each array (see rl_planners.mdp.transitions.RULES)
-    "row_offsets": "index",
-    "next_state": "index",
-    "prob": "number",
-    "reward": "number",
-    "terminated": "flag",
-    "initial_distribution": "number",
-}
-
-
-def _frozen(array: np.ndarray) -> np.ndarray:
-    """A read-only view of ``array``, which must be the model's own (it is frozen too).
-
-    Every array in the chain of bases is frozen, so the view cannot be made
-    writable again through ``setflags``.
-    """
-    base = array
-    while isinstance(base, np.ndarray):
-        base.setflags(write=False)
-        base = base.base
-    return array.view()
+__all__ = ["PROBABILITY_ATOL", "TabularMDP"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,113 +105,43 @@ class TabularMDP:
     initial_distribution: np.ndarray = field(repr=False)
 
     def __post_init__(self) -> None:
-        self._adopt(copied=_ARRAY_FIELDS)
+        self._adopt(copied=tuple(ARRAY_FIELDS))
 
     @classmethod
     def _assemble(
-        cls,
-        outcomes: Outcomes,
-        initial_distribution: Any,
-        *,
-        copied: tuple[str, ...],
-        validate: bool = True,
+        cls, outcomes: Outcomes, initial_distribution: Any, *, validate: bool = True
     ) -> TabularMDP:
-        """A model of arrays the caller hands over, copying only the fields ``copied``.
+        """A model of outcome arrays a reader just made, which nobody else holds.
 
-        The constructors pass arrays their readers just made (see
-        :class:`~rl_planners.mdp.transitions.Outcomes`), which nobody else
-        holds: copying them again would cost memory and time on big models.
-        ``validate=False`` skips the outcome checks (for outcome arrays taken
-        from a model, already checked); the initial distribution is checked.
+        They are kept as they are (see :class:`~rl_planners.mdp.outcomes.Outcomes`:
+        copying them again would cost memory and time on big models); a given
+        initial distribution is copied, ``None`` is uniform. ``validate=False``
+        skips the outcome checks (for outcome arrays taken from a model,
+        already checked); the initial distribution is always checked.
         """
+        if initial_distribution is None:
+            initial_distribution = np.full(outcomes.n_states, 1.0 / outcomes.n_states)
         model = object.__new__(cls)
         for name, value in zip(
             cls.__dataclass_fields__, (*outcomes, initial_distribution), strict=True
         ):
             object.__setattr__(model, name, value)
-        model._adopt(copied=copied, validate=validate)
+        model._adopt(copied=("initial_distribution",), validate=validate)
         return model
 
     def _adopt(self, *, copied: tuple[str, ...], validate: bool = True) -> None:
         """Check types and shapes, make every array the model's own, freeze, validate."""
-        for name in ("n_states", "n_actions"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer):
-                raise ModelError(
-                    f"{name} must be an int, got {value!r} of type {type(value).__name__}"
-                )
-            if value < 1:
-                raise ModelError(f"{name} must be at least 1, got {value}")
-            object.__setattr__(self, name, int(value))
-        arrays = {
-            name: typed_array(
-                getattr(self, name),
-                _RULES[name],
-                name,
-                axes=("state",) if name == "initial_distribution" else ("entry",),
-                copy=name in copied,
-            )
-            for name in _ARRAY_FIELDS
-        }
-        n_rows = self.n_states * self.n_actions
-        offsets = arrays["row_offsets"]
-        if offsets.shape != (n_rows + 1,):
-            raise ModelError(
-                f"row_offsets must have shape ({n_rows + 1},) for "
-                f"{self.n_states} states x {self.n_actions} actions, "
-                f"got {offsets.shape}"
-            )
-        if offsets[0] != 0 or np.any(np.diff(offsets) < 0):
-            raise ModelError("row_offsets must start at 0 and never decrease")
-        n_outcomes = int(offsets[-1])
-        for name in ("next_state", "prob", "reward", "terminated"):
-            if arrays[name].shape != (n_outcomes,):
-                raise ModelError(
-                    f"{name} must have shape ({n_outcomes},) to match "
-                    f"row_offsets[-1], got {arrays[name].shape}"
-                )
+        n_states = check_model_size(self.n_states, "n_states")
+        n_actions = check_model_size(self.n_actions, "n_actions")
+        values = {name: getattr(self, name) for name in ARRAY_FIELDS}
+        arrays = owned_arrays(n_states, n_actions, values, copied)
+        object.__setattr__(self, "n_states", n_states)
+        object.__setattr__(self, "n_actions", n_actions)
         for name, array in arrays.items():
-            object.__setattr__(self, name, _frozen(array))
+            object.__setattr__(self, name, frozen(array))
         if validate:
-            self._validate()
-        else:
-            _check_distribution(self.initial_distribution, self.n_states)
-
-    # ------------------------------------------------------------------ checks
-    def _where(self, outcome: int) -> str:
-        """Name the (state, action) pair that outcome index ``outcome`` belongs to."""
-        row = int(np.searchsorted(self.row_offsets, outcome, side="right")) - 1
-        state, action = divmod(row, self.n_actions)
-        return f"state {state}, action {action}, outcome {outcome - self.row_offsets[row]}"
-
-    def _validate(self) -> None:
-        prob, next_state, reward = self.prob, self.next_state, self.reward
-        bad = np.flatnonzero(~np.isfinite(prob) | (prob < 0))
-        if bad.size:
-            raise ModelError(
-                f"probabilities must be finite and non-negative; got {prob[bad[0]].item()!r} "
-                f"at {self._where(bad[0])}"
-            )
-        bad = np.flatnonzero((next_state < 0) | (next_state >= self.n_states))
-        if bad.size:
-            raise ModelError(
-                f"next states must lie in 0..{self.n_states - 1}; got "
-                f"{next_state[bad[0]]} at {self._where(bad[0])}"
-            )
-        bad = np.flatnonzero(~np.isfinite(reward))
-        if bad.size:
-            raise ModelError(
-                f"rewards must be finite; got {reward[bad[0]].item()!r} at {self._where(bad[0])}"
-            )
-        row_sums = _row_sums(self.row_offsets, lambda lo, hi: prob[lo:hi])
-        bad = np.flatnonzero(np.abs(row_sums - 1.0) > PROBABILITY_ATOL)
-        if bad.size:
-            state, action = divmod(int(bad[0]), self.n_actions)
-            raise ModelError(
-                f"transition probabilities must sum to 1 (within {PROBABILITY_ATOL:g}); "
-                f"they sum to {row_sums[bad[0]].item()!r} at state {state}, action {action}"
-            )
-        _check_distribution(self.initial_distribution, self.n_states)
+            check_outcomes(self._outcomes())
+        check_distribution(self.initial_distribution, self.n_states)
 
     # ----------------------------------------------------------------- derived
     @property
@@ -250,8 +152,7 @@ class TabularMDP:
     @cached_property
     def outcome_row(self) -> np.ndarray:
         """``[N]`` the row ``s*A + a`` each outcome belongs to."""
-        counts = np.diff(self.row_offsets)
-        return _frozen(np.repeat(np.arange(counts.size, dtype=np.int64), counts))
+        return frozen(outcome_rows(self.row_offsets))
 
     @cached_property
     def continuation(self) -> sp.csr_matrix:
@@ -261,14 +162,7 @@ class TabularMDP:
         the transition matrix with terminating outcomes removed, so that
         ``Q = R + γ · continuation @ V`` gives them no future value.
         """
-        data = np.where(self.terminated, 0.0, self.prob)
-        matrix = sp.csr_matrix(
-            (data, self.next_state, self.row_offsets),
-            shape=(self.n_states * self.n_actions, self.n_states),
-        )
-        matrix.sum_duplicates()
-        matrix.eliminate_zeros()
-        return matrix
+        return continuation_matrix(self._outcomes())
 
     @cached_property
     def continuation_by_action(self) -> sp.csr_matrix:
@@ -279,29 +173,22 @@ class TabularMDP:
         one action per contiguous row: the maximum over actions then reads
         memory in order (see :func:`rl_planners.bellman.optimality_backup`).
         """
-        rows = np.arange(self.n_states * self.n_actions).reshape(self.n_states, self.n_actions)
-        return self.continuation[rows.T.reshape(-1)]
+        return action_major(self.continuation, self.n_states, self.n_actions)
 
     @cached_property
     def R_by_action(self) -> np.ndarray:
         """``[A, S]`` C-ordered copy of :attr:`R` (its transpose), for the action-major sweep."""
-        return _frozen(np.ascontiguousarray(self.R.T))
+        return frozen(np.ascontiguousarray(self.R.T))
 
     @cached_property
     def R(self) -> np.ndarray:
         """``[S, A]`` expected reward ``R(s, a) = Σ_s' P(s'|s,a) R(s,a,s')``."""
-        prob, reward = self.prob, self.reward
-        expected = _row_sums(self.row_offsets, lambda lo, hi: prob[lo:hi] * reward[lo:hi])
-        return _frozen(expected.reshape(self.n_states, self.n_actions))
+        return frozen(pair_sums(self._outcomes(), "reward"))
 
     @cached_property
     def termination_probability(self) -> np.ndarray:
         """``[S, A]`` probability that taking ``a`` in ``s`` ends the episode."""
-        prob, terminated = self.prob, self.terminated
-        ends = _row_sums(
-            self.row_offsets, lambda lo, hi: np.where(terminated[lo:hi], prob[lo:hi], 0.0)
-        )
-        return _frozen(ends.reshape(self.n_states, self.n_actions))
+        return frozen(pair_sums(self._outcomes(), "termination"))
 
     @cached_property
     def continuation_probability(self) -> np.ndarray:
@@ -309,11 +196,12 @@ class TabularMDP:
 
         The row sums of :attr:`continuation`, computed without building it.
         """
-        prob, terminated = self.prob, self.terminated
-        goes_on = _row_sums(
-            self.row_offsets, lambda lo, hi: np.where(terminated[lo:hi], 0.0, prob[lo:hi])
-        )
-        return _frozen(goes_on.reshape(self.n_states, self.n_actions))
+        return frozen(pair_sums(self._outcomes(), "continuation"))
+
+    def _outcomes(self) -> Outcomes:
+        """The model's outcome arrays (its own, read-only) as :class:`Outcomes`."""
+        kept = (self.row_offsets, self.next_state, self.prob, self.reward, self.terminated)
+        return Outcomes(self.n_states, self.n_actions, *kept)
 
     def __repr__(self) -> str:
         return (
@@ -359,7 +247,7 @@ class TabularMDP:
             If the shapes disagree or the model is invalid (see :class:`TabularMDP`).
         """
         outcomes = read_padded(next_state, prob, reward, terminated)
-        return cls._from_reader(outcomes, initial_distribution)
+        return cls._assemble(outcomes, initial_distribution)
 
     @classmethod
     def from_arrays(
@@ -393,7 +281,7 @@ class TabularMDP:
             If a shape is wrong or the model is invalid.
         """
         outcomes = read_dense(transitions, rewards, terminal_states)
-        return cls._from_reader(outcomes, initial_distribution)
+        return cls._assemble(outcomes, initial_distribution)
 
     @classmethod
     def from_transitions(
@@ -418,7 +306,7 @@ class TabularMDP:
             the model is invalid.
         """
         outcomes = read_transitions(P)
-        return cls._from_reader(outcomes, initial_distribution)
+        return cls._assemble(outcomes, initial_distribution)
 
     @classmethod
     def from_env(cls, env: Any, initial_distribution: np.ndarray | None = None) -> TabularMDP:
@@ -442,48 +330,22 @@ class TabularMDP:
             If the spaces are not ``Discrete`` (starting at 0), the env exposes
             no model, or the model does not match the spaces.
         """
-        base = gym_env.unwrapped(env)
         name = gym_env.env_name(env)
         n_states = gym_env.discrete_size(env, "observation_space")
         n_actions = gym_env.discrete_size(env, "action_space")
-        model = getattr(base, "mdp", None)
-        if isinstance(model, TabularMDP):
-            mdp = model
+        held = getattr(gym_env.unwrapped(env), "mdp", None)
+        if isinstance(held, TabularMDP):
+            mdp = held
         else:
-            P = getattr(base, "P", None)
-            if P is None:
-                raise ModelError(
-                    f"{name} exposes no transition model: expected "
-                    "env.unwrapped.P[s][a] = [(prob, next_state, reward, terminated), ...] "
-                    "(as FrozenLake, Taxi and CliffWalking have); build the model with "
-                    "TabularMDP.from_transitions or from_arrays instead"
-                )
-            if initial_distribution is None:
-                initial_distribution = getattr(base, "initial_state_distrib", None)
-                if initial_distribution is None:
-                    warnings.warn(
-                        f"{name} has no initial_state_distrib; using a uniform initial "
-                        "distribution over states (pass initial_distribution= to set it)",
-                        UserWarning,
-                        stacklevel=2,
-                    )
-            mdp = cls.from_transitions(P, initial_distribution)
+            mdp = cls.from_transitions(*env_transitions(env, initial_distribution))
         if (mdp.n_states, mdp.n_actions) != (n_states, n_actions):
             raise ModelError(
                 f"{name}'s model has {mdp.n_states} states and {mdp.n_actions} actions "
                 f"but its spaces have {n_states} and {n_actions}"
             )
-        if initial_distribution is not None and mdp is model:
+        if mdp is held and initial_distribution is not None:
             mdp = mdp.with_initial_distribution(initial_distribution)
         return mdp
-
-    @classmethod
-    def _from_reader(cls, outcomes: Outcomes, initial_distribution: Any) -> TabularMDP:
-        """A model of a reader's new arrays; a given initial distribution is copied."""
-        if initial_distribution is None:
-            uniform = np.full(outcomes.n_states, 1.0 / outcomes.n_states)
-            return cls._assemble(outcomes, uniform, copied=())
-        return cls._assemble(outcomes, initial_distribution, copied=("initial_distribution",))
 
     @classmethod
     def from_samples(
@@ -498,27 +360,15 @@ class TabularMDP:
     ) -> TabularMDP:
         """The certainty-equivalence model of sampled ``(s, a, r, s', terminated)`` arrays.
 
-        Each outcome's probability is its empirical frequency and its reward
-        the sample mean; unvisited pairs follow ``unvisited`` (see
-        :func:`rl_planners.mdp.samples.count_transitions`). For the counts, the
-        L1 confidence radii and the simulation-lemma bound, use
+        ``transitions = (states, actions, rewards, next_states, terminated)``,
+        one entry per sample. Each outcome's probability is its empirical
+        frequency and its reward the sample mean; pairs never sampled follow
+        ``unvisited`` (``"self_loop"`` or ``"optimistic"`` with
+        ``optimistic_reward``), as :func:`rl_planners.mdp.samples.count_transitions`
+        documents with the errors it raises (naming the sample and value). The
+        initial distribution defaults to uniform. For the counts, the L1
+        confidence radii and the simulation-lemma bound, use
         :func:`rl_planners.model_from_samples`, which returns them with the model.
-
-        Parameters
-        ----------
-        transitions : tuple of five arrays
-            ``(states, actions, rewards, next_states, terminated)``, one entry per sample.
-        n_states, n_actions : int
-        unvisited : {"self_loop", "optimistic"}
-        optimistic_reward : float, optional
-            The reward of an unvisited pair under ``unvisited="optimistic"``.
-        initial_distribution : array_like, shape (S,), optional
-            Default: uniform over the states.
-
-        Raises
-        ------
-        ModelError, ValueError, TypeError
-            For a malformed sample (its index and value are named).
         """
         counts = count_transitions(
             *transitions,
@@ -527,16 +377,7 @@ class TabularMDP:
             unvisited=unvisited,
             optimistic_reward=optimistic_reward,
         )
-        outcomes = Outcomes(
-            counts.n_states,
-            counts.n_actions,
-            counts.row_offsets,
-            counts.next_state,
-            counts.prob,
-            counts.reward,
-            counts.terminated,
-        )
-        return cls._from_reader(outcomes, initial_distribution)
+        return cls._assemble(counts.outcomes, initial_distribution)
 
     @classmethod
     def estimate(
@@ -546,7 +387,7 @@ class TabularMDP:
 
         The env's state is set through ``env.unwrapped.s`` (Gymnasium's toy_text
         envs keep it there) and each pair stepped ``n_samples_per_pair`` times
-        (:func:`rl_planners.mdp.samples.sample_every_pair`, which raises a clear
+        (:func:`rl_planners.mdp.sampling.sample_every_pair`, which raises a clear
         error for an env without a settable state); ``options`` go to
         :meth:`from_samples`. :func:`rl_planners.estimate_model` also reports
         the counts and confidence radii.
@@ -560,18 +401,7 @@ class TabularMDP:
 
         The outcome arrays are shared with this model: they are read-only.
         """
-        outcomes = Outcomes(
-            self.n_states,
-            self.n_actions,
-            self.row_offsets,
-            self.next_state,
-            self.prob,
-            self.reward,
-            self.terminated,
-        )
-        return TabularMDP._assemble(
-            outcomes, initial_distribution, copied=("initial_distribution",), validate=False
-        )
+        return TabularMDP._assemble(self._outcomes(), initial_distribution, validate=False)
 
     def to_transitions(
         self,
@@ -581,69 +411,4 @@ class TabularMDP:
         ``TabularMDP.from_transitions(mdp.to_transitions())`` reproduces the
         arrays exactly, outcome for outcome and in order.
         """
-        outcomes = list(
-            zip(
-                self.prob.tolist(),
-                self.next_state.tolist(),
-                self.reward.tolist(),
-                self.terminated.tolist(),
-                strict=True,
-            )
-        )
-        offsets = self.row_offsets.tolist()
-        n_actions = self.n_actions
-        return {
-            state: {
-                action: outcomes[
-                    offsets[state * n_actions + action] : offsets[state * n_actions + action + 1]
-                ]
-                for action in range(n_actions)
-            }
-            for state in range(self.n_states)
-        }
-
-
-# ---------------------------------------------------------------- helpers
-_ROW_SUM_BLOCK = 1 << 20
-"""Outcomes per block in :func:`_row_sums` (bounds its temporaries)."""
-
-
-def _row_sums(offsets: np.ndarray, values: Callable[[int, int], np.ndarray]) -> np.ndarray:
-    """``[rows]`` the sum over each row's outcomes of ``values(lo, hi)`` (outcomes ``lo:hi``).
-
-    Works through whole rows in blocks of about :data:`_ROW_SUM_BLOCK`
-    outcomes, so no temporary grows with the model; an empty row sums to 0.
-    """
-    n_rows = offsets.size - 1
-    sums = np.zeros(n_rows)
-    first = 0
-    while first < n_rows:
-        lo = int(offsets[first])
-        last = int(np.searchsorted(offsets, lo + _ROW_SUM_BLOCK, side="right")) - 1
-        last = min(max(last, first + 1), n_rows)
-        hi = int(offsets[last])
-        if hi > lo:
-            block = np.append(values(lo, hi), 0.0)  # the 0 ends trailing empty rows
-            counts = np.diff(offsets[first : last + 1])
-            sums[first:last] = np.add.reduceat(block, offsets[first:last] - lo) * (counts > 0)
-        first = last
-    return sums
-
-
-def _check_distribution(distribution: np.ndarray, n_states: int) -> None:
-    if distribution.shape != (n_states,):
-        raise ModelError(
-            f"initial_distribution must have shape ({n_states},), got {distribution.shape}"
-        )
-    bad = np.flatnonzero(~np.isfinite(distribution) | (distribution < 0))
-    if bad.size:
-        raise ModelError(
-            "initial_distribution must be finite and non-negative; got "
-            f"{distribution[bad[0]].item()!r} at state {bad[0]}"
-        )
-    total = distribution.sum()
-    if abs(total - 1.0) > PROBABILITY_ATOL:
-        raise ModelError(
-            f"initial_distribution must sum to 1 (within {PROBABILITY_ATOL:g}), "
-            f"got {float(total)!r}"
-        )
+        return write_transitions(self._outcomes())

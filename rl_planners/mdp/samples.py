@@ -1,17 +1,18 @@
-r"""Samples of transitions: drawn from a resettable env, counted into model arrays.
-
-Everything here works on NumPy arrays and Gymnasium spaces alone (no
-:class:`~rl_planners.mdp.TabularMDP`), so the model module may build on it:
+r"""Samples of transitions counted into the arrays of the empirical model, and its radii.
 
 - :func:`count_transitions` turns samples ``(s, a, r, s', terminated)`` into
-  the CSR arrays of the empirical model, :class:`SampleCounts`:
+  the CSR outcome arrays of the empirical model, :class:`SampleCounts`:
   ``P̂(s', d | s, a) = n(s, a, s', d) / n(s, a)`` for each observed outcome
   ``(s', d)`` (``d`` the terminated flag), with the mean reward of its samples;
   pairs never sampled get one outcome by a documented rule.
 - :func:`weissman_l1_radius`: how far such an empirical distribution may lie
   from the true one (Weissman et al. 2003).
-- :func:`sample_every_pair`: ``n`` samples of every (state, action) pair of an
-  env whose state can be set (a generative model).
+
+The samples themselves come from a user's loop, a Minari dataset or
+:func:`~rl_planners.mdp.sampling.sample_every_pair` (re-exported here). Only
+the model's leaves (:mod:`~rl_planners.mdp.outcomes`,
+:mod:`~rl_planners.mdp.checks`, :mod:`~rl_planners.mdp.sampling`) lie below,
+so :class:`~rl_planners.mdp.TabularMDP` may build on this module.
 
 References
 ----------
@@ -28,13 +29,16 @@ from typing import Any
 
 import numpy as np
 
+from rl_planners.mdp.checks import check_count, read_only_copy
+from rl_planners.mdp.outcomes import Outcomes
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair, space_size
+
 __all__ = [
     "UNVISITED_RULES",
     "SampleCounts",
     "check_delta",
     "check_indices",
     "count_transitions",
-    "env_description",
     "env_sizes",
     "sample_every_pair",
     "space_size",
@@ -45,35 +49,19 @@ UNVISITED_RULES = ("self_loop", "optimistic")
 """The rules for (state, action) pairs without samples (see :func:`count_transitions`)."""
 
 
-def _read_only(array: np.ndarray) -> np.ndarray:
-    """A read-only copy of ``array``."""
-    copy = np.array(array)
-    copy.setflags(write=False)
-    return copy
-
-
 # ------------------------------------------------------------------ counting
 @dataclass(frozen=True, eq=False)
 class SampleCounts:
-    """The empirical model's raw arrays and the statistics behind them.
-
-    The outcome arrays are in :class:`~rl_planners.mdp.TabularMDP`'s CSR
-    layout (row ``s*A + a``); within a row, observed outcomes are sorted by
-    next state, then by the terminated flag. All arrays are read-only copies.
+    """The empirical model's outcome arrays and the statistics behind them.
 
     Attributes
     ----------
-    n_states, n_actions : int
-    row_offsets : numpy.ndarray
-        ``[S*A + 1]`` int64.
-    next_state : numpy.ndarray
-        ``[N]`` int64.
-    prob : numpy.ndarray
-        ``[N]`` float64, ``n(s, a, s', d) / n(s, a)``; 1 for an unvisited pair's filler outcome.
-    reward : numpy.ndarray
-        ``[N]`` float64, the mean reward of the samples with this outcome.
-    terminated : numpy.ndarray
-        ``[N]`` bool.
+    outcomes : Outcomes
+        In :class:`~rl_planners.mdp.TabularMDP`'s CSR layout (row ``s*A + a``);
+        within a row, observed outcomes are sorted by next state, then by the
+        terminated flag. ``prob = n(s, a, s', d) / n(s, a)`` (1 for an unvisited
+        pair's filler outcome) and ``reward`` the mean reward of the samples
+        with this outcome.
     outcome_counts : numpy.ndarray
         ``[N]`` int64, ``n(s, a, s', d)``; 0 for a filler outcome.
     counts : numpy.ndarray
@@ -83,15 +71,11 @@ class SampleCounts:
     n_samples : int
     reward_range : tuple of float
         The smallest and largest sampled reward.
+
+    All arrays, those of ``outcomes`` included, are read-only copies.
     """
 
-    n_states: int
-    n_actions: int
-    row_offsets: np.ndarray = field(repr=False)
-    next_state: np.ndarray = field(repr=False)
-    prob: np.ndarray = field(repr=False)
-    reward: np.ndarray = field(repr=False)
-    terminated: np.ndarray = field(repr=False)
+    outcomes: Outcomes
     outcome_counts: np.ndarray = field(repr=False)
     counts: np.ndarray = field(repr=False)
     visited: np.ndarray = field(repr=False)
@@ -99,25 +83,10 @@ class SampleCounts:
     reward_range: tuple[float, float] = (0.0, 0.0)
 
     def __post_init__(self) -> None:
-        for name in (
-            "row_offsets",
-            "next_state",
-            "prob",
-            "reward",
-            "terminated",
-            "outcome_counts",
-            "counts",
-            "visited",
-        ):
-            object.__setattr__(self, name, _read_only(getattr(self, name)))
-
-
-def _check_size(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int >= 1, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
+        sizes, arrays = self.outcomes[:2], self.outcomes[2:]
+        object.__setattr__(self, "outcomes", Outcomes(*sizes, *map(read_only_copy, arrays)))
+        for name in ("outcome_counts", "counts", "visited"):
+            object.__setattr__(self, name, read_only_copy(getattr(self, name)))
 
 
 def check_indices(values: Any, name: str, size: int, size_name: str) -> np.ndarray:
@@ -230,8 +199,8 @@ def count_transitions(
     n(s, a, s', d)``, so the model's ``R̂(s, a) = Σ prob · reward`` is the mean
     sampled reward of the pair. Samples in any order give the same arrays.
     """
-    n_states = _check_size(n_states, "n_states")
-    n_actions = _check_size(n_actions, "n_actions")
+    n_states = check_count(n_states, "n_states")
+    n_actions = check_count(n_actions, "n_actions")
     if unvisited not in UNVISITED_RULES:
         raise ValueError(f"unvisited must be 'self_loop' or 'optimistic', got {unvisited!r}")
     if unvisited == "optimistic":
@@ -275,16 +244,19 @@ def count_transitions(
     empty = np.flatnonzero(counts == 0)  # one filler outcome each
     all_rows = np.concatenate((outcome_row, empty))
     by_row = np.argsort(all_rows, kind="stable")
+    row_offsets = np.cumsum(np.bincount(all_rows, minlength=n_rows), dtype=np.int64)
     return SampleCounts(
-        n_states=n_states,
-        n_actions=n_actions,
-        row_offsets=np.concatenate(
-            ([0], np.cumsum(np.bincount(all_rows, minlength=n_rows), dtype=np.int64))
+        outcomes=Outcomes(
+            n_states,
+            n_actions,
+            np.concatenate(([0], row_offsets)),
+            next_state=np.concatenate((s_next[starts], empty // n_actions))[by_row],
+            prob=np.concatenate((outcome_counts / counts[outcome_row], np.ones(empty.size)))[
+                by_row
+            ],
+            reward=np.concatenate((mean_reward, np.full(empty.size, filler_reward)))[by_row],
+            terminated=np.concatenate((d[starts], np.full(empty.size, filler_terminated)))[by_row],
         ),
-        next_state=np.concatenate((s_next[starts], empty // n_actions))[by_row],
-        prob=np.concatenate((outcome_counts / counts[outcome_row], np.ones(empty.size)))[by_row],
-        reward=np.concatenate((mean_reward, np.full(empty.size, filler_reward)))[by_row],
-        terminated=np.concatenate((d[starts], np.full(empty.size, filler_terminated)))[by_row],
         outcome_counts=np.concatenate((outcome_counts, np.zeros(empty.size, np.int64)))[by_row],
         counts=counts.reshape(n_states, n_actions).astype(np.int64),
         visited=(counts > 0).reshape(n_states, n_actions),
@@ -295,6 +267,7 @@ def count_transitions(
 
 # ------------------------------------------------------------ confidence radii
 def check_delta(delta: Any) -> float:
+    """``delta`` as a float in (0, 1): ``TypeError`` for a non-number, else ``ValueError``."""
     if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
         raise TypeError(f"delta must be a number in (0, 1), got {delta!r}")
     delta = float(delta)
@@ -349,7 +322,7 @@ def weissman_l1_radius(counts: Any, delta: float, *, n_outcomes: int) -> np.ndar
     array([2.    , 0.2716])
     """
     delta = check_delta(delta)
-    k = _check_size(n_outcomes, "n_outcomes")
+    k = check_count(n_outcomes, "n_outcomes")
     n = np.asarray(counts)
     if n.dtype.kind not in "iu":
         raise TypeError(f"counts must be integers, got dtype {n.dtype}")
@@ -361,122 +334,3 @@ def weissman_l1_radius(counts: Any, delta: float, *, n_outcomes: int) -> np.ndar
     with np.errstate(divide="ignore"):
         radius = np.sqrt(2.0 * (log_subsets - math.log(delta)) / n)
     return np.minimum(radius, 2.0)
-
-
-def env_description(env: Any) -> str:
-    spec = getattr(env, "spec", None)
-    if spec is not None and getattr(spec, "id", None):
-        return f"env {spec.id!r}"
-    return f"env {type(getattr(env, 'unwrapped', env)).__name__}"
-
-
-def space_size(space: Any, what: str, owner: str) -> int:
-    from gymnasium import spaces
-
-    if not isinstance(space, spaces.Discrete):
-        raise ValueError(f"{owner} needs a Discrete {what} for a tabular model, got {space!r}")
-    if int(space.start) != 0:
-        raise ValueError(
-            f"{owner}'s {what} {space!r} starts at {space.start}; a tabular model needs "
-            "Discrete spaces that start at 0"
-        )
-    return int(space.n)
-
-
-def env_sizes(env: Any) -> tuple[int, int]:
-    base, name = env.unwrapped, env_description(env)
-    return (
-        space_size(base.observation_space, "observation_space", name),
-        space_size(base.action_space, "action_space", name),
-    )
-
-
-def _settable_state(env: Any) -> Any:
-    """``env.unwrapped`` if its state is a writable integer ``s``, else raise ``ValueError``."""
-    base, name = env.unwrapped, env_description(env)
-    what = (
-        "sample_every_pair sets the state before each step, and looks for a writable integer "
-        "attribute `s` on env.unwrapped (Gymnasium's FrozenLake, Taxi and CliffWalking keep "
-        "their state there)"
-    )
-    instead = "; collect transitions in your own loop and call model_from_samples instead"
-    state = getattr(base, "s", None)
-    if isinstance(state, bool) or not isinstance(state, numbers.Integral):
-        raise ValueError(f"{name} cannot be set to a state: {what}, found s={state!r}{instead}")
-    try:
-        base.s = state
-    except AttributeError as error:
-        raise ValueError(
-            f"{name} cannot be set to a state: {what}, but it is read-only{instead}"
-        ) from error
-    if getattr(base, "fickle_passenger", False):
-        raise ValueError(
-            f"{name} has fickle_passenger=True: its step also depends on a flag drawn at each "
-            "reset (fickle_step), so an outcome is not a function of (s, a) alone and no "
-            "tabular model of s can hold it; make the env with fickle_passenger=False"
-        )
-    return base
-
-
-def sample_every_pair(
-    env: Any, n_samples_per_pair: int, *, seed: int | None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    r"""``n`` samples of every (state, action) pair of an env that can be set to a state.
-
-    The env is used as a generative model: for each pair, ``env.unwrapped.s``
-    is set to ``s`` and ``env.unwrapped.step(a)`` called, ``n_samples_per_pair``
-    times. Wrappers are bypassed (a ``TimeLimit`` would truncate, and an
-    observation wrapper would change what a state is).
-
-    Parameters
-    ----------
-    env : gymnasium.Env
-        Discrete spaces, and its state in a writable integer ``env.unwrapped.s``
-        that ``step`` reads: FrozenLake, CliffWalking, and Taxi with
-        ``fickle_passenger=False`` (Taxi's step also reads ``fickle_step``, a
-        flag drawn at reset, when the passenger is fickle; the ``lastaction``
-        it writes serves rendering only).
-    n_samples_per_pair : int
-        ``n ≥ 1``; ``S·A·n`` steps in all.
-    seed : int or None
-        Seeds the env's generator once, by ``env.reset(seed=seed)``.
-
-    Returns
-    -------
-    states, actions, rewards, next_states, terminated : numpy.ndarray
-        ``[S·A·n]`` each, pair ``(s, a)`` in entries ``(s·A + a)·n`` onwards.
-
-    Raises
-    ------
-    ValueError
-        Non-Discrete spaces, a state that cannot be set (naming the env and
-        ``s``), a Taxi with a fickle passenger, ``n_samples_per_pair < 1``, or
-        a step that returns an observation that is not a state index.
-
-    Notes
-    -----
-    The samples of each pair are i.i.d. draws of a fixed number, as the
-    confidence radii need. The env's state is left where the last sample put
-    it: reset it before use.
-    """
-    n_samples_per_pair = _check_size(n_samples_per_pair, "n_samples_per_pair")
-    n_states, n_actions = env_sizes(env)
-    env.reset(seed=seed)
-    base = _settable_state(env)
-    n = n_states * n_actions * n_samples_per_pair
-    states = np.repeat(np.arange(n_states), n_actions * n_samples_per_pair)  # [n]
-    actions = np.tile(np.repeat(np.arange(n_actions), n_samples_per_pair), n_states)  # [n]
-    next_states = np.empty(n, dtype=np.int64)
-    rewards = np.empty(n)
-    terminated = np.empty(n, dtype=np.bool_)
-    step = base.step
-    for i, (state, action) in enumerate(zip(states.tolist(), actions.tolist(), strict=True)):
-        base.s = state
-        observation, reward, ends, _, _ = step(action)
-        if isinstance(observation, bool) or not isinstance(observation, numbers.Integral):
-            raise ValueError(
-                f"{env_description(env)}.step({action}) from state {state} returned "
-                f"observation {observation!r}; expected a state index"
-            )
-        next_states[i], rewards[i], terminated[i] = observation, reward, ends
-    return states, actions, rewards, next_states, terminated

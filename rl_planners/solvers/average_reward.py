@@ -52,6 +52,7 @@ import scipy.sparse as sp
 from rl_planners.bellman import policy_model, q_from_v
 from rl_planners.errors import ConvergenceWarning, ModelError
 from rl_planners.mdp import TabularMDP
+from rl_planners.mdp.checks import read_only_copy
 from rl_planners.validation import check_max_iterations, check_tol
 
 __all__ = ["APERIODICITY", "AverageRewardResult", "relative_value_iteration"]
@@ -99,9 +100,7 @@ class AverageRewardResult:
 
     def __post_init__(self) -> None:
         for name in ("bias", "policy", "Q", "residuals"):
-            array = np.array(getattr(self, name), copy=True)
-            array.setflags(write=False)
-            object.__setattr__(self, name, array)
+            object.__setattr__(self, name, read_only_copy(getattr(self, name)))
 
 
 def _check_reference_state(mdp: TabularMDP, reference_state: Any) -> int:

@@ -11,9 +11,10 @@ is replaced by its smooth upper bound, the log-sum-exp ("soft maximum"):
 
 ``V*_τ``, the fixed point of ``T_τ``, is the optimal value of the
 entropy-regularised return ``E[Σ_t γ^t (r_t + τ H(π(·|s_t)))]`` and the
-Boltzmann policy of ``Q*_τ`` attains it. The soft maximum is computed stably,
-``m(s) + τ log Σ_a exp((Q(s,a) − m(s))/τ)`` with ``m(s) = max_a Q(s,a)``, so no
-exponential overflows whatever ``τ`` and the scale of ``Q``.
+Boltzmann policy of ``Q*_τ`` attains it. The soft maximum (computed stably,
+so that no exponential overflows), the Boltzmann policy and the sampling of
+an action from it are array operators of :mod:`rl_planners.solvers.softmax`,
+re-exported here.
 
 ``T_τ`` is a γ-contraction in the sup norm (the log-sum-exp is monotone and
 ``T_τ(V + c) = T_τ V + γ c``), which gives value iteration's stopping rule,
@@ -36,18 +37,29 @@ rule for a γ-contraction).
 
 from __future__ import annotations
 
-import numbers
 import time
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
 from rl_planners.bellman import greedy_policy, q_from_v
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
-from rl_planners.validation import check_gamma, check_max_iterations, check_tol, check_values
+from rl_planners.mdp.checks import read_only_copy
+from rl_planners.solvers.softmax import (
+    boltzmann_policy,
+    check_temperature,
+    sample_boltzmann_action,
+    soft_maximum,
+)
+from rl_planners.validation import (
+    check_gamma,
+    check_int,
+    check_max_iterations,
+    check_tol,
+    check_values,
+)
 
 __all__ = [
     "SoftFiniteHorizonResult",
@@ -61,12 +73,6 @@ __all__ = [
 
 _ROUNDING_ULPS = 8.0
 """A change within this many float64 units of ``max|V|`` is as close as float64 gets."""
-
-
-def _read_only_copy(value: Any) -> np.ndarray:
-    array = np.array(value, copy=True)
-    array.setflags(write=False)
-    return array
 
 
 # --------------------------------------------------------------------- results
@@ -113,7 +119,7 @@ class SoftPlanningResult:
 
     def __post_init__(self) -> None:
         for name in ("V", "Q", "policy", "greedy", "residuals"):
-            object.__setattr__(self, name, _read_only_copy(getattr(self, name)))
+            object.__setattr__(self, name, read_only_copy(getattr(self, name)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,77 +157,10 @@ class SoftFiniteHorizonResult:
 
     def __post_init__(self) -> None:
         for name in ("V", "Q", "policy", "greedy"):
-            object.__setattr__(self, name, _read_only_copy(getattr(self, name)))
+            object.__setattr__(self, name, read_only_copy(getattr(self, name)))
 
 
-# ------------------------------------------------------------------- operators
-def _check_temperature(temperature: Any) -> float:
-    """Return ``temperature`` as a finite float > 0, or raise ``TypeError``/``ValueError``."""
-    if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real):
-        raise TypeError(
-            f"temperature must be a real number > 0, got {temperature!r} "
-            f"of type {type(temperature).__name__}"
-        )
-    temperature = float(temperature)
-    if not (np.isfinite(temperature) and temperature > 0.0):
-        raise ValueError(
-            f"temperature must be finite and > 0, got {temperature!r}; for the hard "
-            "maximum (τ → 0) use value_iteration or backward_induction"
-        )
-    return temperature
-
-
-def soft_maximum(Q: np.ndarray, temperature: float) -> np.ndarray:
-    """The soft maximum over actions, ``V(s) = τ log Σ_a exp(Q(s,a)/τ)``.
-
-    Computed as ``m(s) + τ log Σ_a exp((Q(s,a) − m(s))/τ)`` with
-    ``m(s) = max_a Q(s,a)``: every exponent is ``≤ 0`` and the largest is 0,
-    so the sum lies in ``[1, A]`` and nothing overflows.
-
-    Parameters
-    ----------
-    Q : numpy.ndarray
-        ``[..., A]`` finite action values (the last axis is the action).
-    temperature : float
-        ``τ > 0``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``[...]`` float64, with ``max_a Q ≤ V ≤ max_a Q + τ log A``.
-
-    Examples
-    --------
-    >>> soft_maximum(np.array([[0.0, 0.0], [1.0, -1000.0]]), 1.0).round(6)
-    array([0.693147, 1.      ])
-    """
-    top = Q.max(axis=-1, keepdims=True)
-    total = np.exp((Q - top) / temperature).sum(axis=-1)
-    return top[..., 0] + temperature * np.log(total)
-
-
-def boltzmann_policy(Q: np.ndarray, temperature: float) -> np.ndarray:
-    """The Boltzmann (softmax) policy ``π(a|s) = exp((Q(s,a) − V(s))/τ)``.
-
-    ``V(s) = τ log Σ_a exp(Q(s,a)/τ)`` (:func:`soft_maximum`), so each row
-    sums to 1; computed as ``w / Σ_a w`` with ``w = exp((Q − max_a Q)/τ)``.
-
-    Parameters
-    ----------
-    Q : numpy.ndarray
-        ``[..., A]`` finite action values.
-    temperature : float
-        ``τ > 0``.
-
-    Returns
-    -------
-    numpy.ndarray
-        ``[..., A]`` float64 probabilities.
-    """
-    weights = np.exp((Q - Q.max(axis=-1, keepdims=True)) / temperature)
-    return weights / weights.sum(axis=-1, keepdims=True)
-
-
+# ------------------------------------------------------------------- the backup
 def _soft_backup(
     mdp: TabularMDP, V: np.ndarray, gamma: float, temperature: float, where: str
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -325,7 +264,7 @@ def soft_value_iteration(
             "gamma = 1.0. Use gamma < 1, or plan H steps with "
             "soft_backward_induction(mdp, horizon, temperature, gamma=1.0)"
         )
-    temperature = _check_temperature(temperature)
+    temperature = check_temperature(temperature)
     tol = check_tol(tol)
     max_iterations = check_max_iterations(max_iterations)
     V = np.zeros(mdp.n_states) if V0 is None else check_values(mdp, V0, "V0")  # [S]
@@ -369,14 +308,6 @@ def soft_value_iteration(
 
 
 # -------------------------------------------------------------- finite horizon
-def _check_horizon(horizon: Any) -> int:
-    if isinstance(horizon, bool) or not isinstance(horizon, numbers.Integral):
-        raise TypeError(f"horizon must be an int >= 0, got {horizon!r}")
-    if horizon < 0:
-        raise ValueError(f"horizon must be >= 0 (the number of decisions), got {horizon}")
-    return int(horizon)
-
-
 def soft_backward_induction(
     mdp: TabularMDP,
     horizon: int,
@@ -441,8 +372,8 @@ def soft_backward_induction(
     array([1.386294, 0.693147, 0.      ])
     """
     start = time.perf_counter()
-    horizon = _check_horizon(horizon)
-    temperature = _check_temperature(temperature)
+    horizon = check_int(horizon, "horizon", 0, "the number of decisions")
+    temperature = check_temperature(temperature)
     gamma = check_gamma(gamma)
     V = np.zeros((horizon + 1, mdp.n_states))  # [H+1, S]
     if terminal_values is not None:
@@ -462,48 +393,3 @@ def soft_backward_induction(
         temperature=temperature,
         wall_time=time.perf_counter() - start,
     )
-
-
-# -------------------------------------------------------------------- sampling
-def sample_boltzmann_action(policy_row: np.ndarray, rng: np.random.Generator) -> int:
-    """Draw an action ``a ~ π(·|s)`` from one row of a stochastic policy.
-
-    Parameters
-    ----------
-    policy_row : array_like, shape (A,)
-        ``π(a|s)`` for one state, e.g. ``result.policy[s]``: finite,
-        non-negative, summing to 1 within 1e-6.
-    rng : numpy.random.Generator
-        The source of randomness (``np.random.default_rng(seed)``, or a
-        Gymnasium env's ``np_random``).
-
-    Returns
-    -------
-    int
-        An action in ``0..A-1``.
-
-    Raises
-    ------
-    TypeError
-        ``rng`` is not a ``numpy.random.Generator``.
-    ValueError
-        ``policy_row`` is not a 1-D distribution (the offending action is named).
-    """
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(
-            f"rng must be a numpy.random.Generator, got {type(rng).__name__}; "
-            "use np.random.default_rng(seed)"
-        )
-    row = np.asarray(policy_row, dtype=np.float64)
-    if row.ndim != 1 or row.size == 0:
-        raise ValueError(f"policy_row must be a 1-D array of π(a|s), got shape {row.shape}")
-    bad = np.flatnonzero(~np.isfinite(row) | (row < 0.0))
-    if bad.size:
-        raise ValueError(
-            "policy_row must hold finite non-negative probabilities; got "
-            f"{row[bad[0]].item()!r} at action {bad[0]}"
-        )
-    total = float(row.sum())
-    if abs(total - 1.0) > 1e-6:
-        raise ValueError(f"policy_row must sum to 1, it sums to {total!r}")
-    return int(rng.choice(row.size, p=row / total))
