@@ -32,7 +32,11 @@ state is evaluated to float64 rounding
 (:func:`~rl_planners.solvers.linear.solve_policy_system`), so that
 ``V^π ≤ V*`` is a subsolution and ``V_{k+1} = max(V^π, T V_k)`` as above; a
 greedy policy that does not terminate gives a value-iteration step
-``V_{k+1} = T V_k`` instead.
+``V_{k+1} = T V_k`` instead. Models of up to
+:data:`~rl_planners.solvers.linear.DIRECT_SOLVE_MAX_STATES` states are
+evaluated exactly too (a dense or sparse LU solve costs less there than the
+Python loop of BiCGSTAB), which makes the method policy iteration on them,
+started from ``V0`` and stopped by value iteration's rule.
 
 References
 ----------
@@ -57,7 +61,7 @@ from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.termination import nonterminating_states, terminating_choice
 from rl_planners.result import PlanningResult
 from rl_planners.solvers.iteration import IterationCallback, StoppingRule, iterate, planning_result
-from rl_planners.solvers.linear import bicgstab, solve_policy_system
+from rl_planners.solvers.linear import DIRECT_SOLVE_MAX_STATES, bicgstab, solve_policy_system
 from rl_planners.validation import (
     check_gamma,
     check_int,
@@ -176,9 +180,11 @@ def inexact_policy_iteration(
         if policy is None:  # γ = 1 and no greedy policy terminates: a value-iteration step
             V = V_next
             return False, residual
-        if gamma == 1.0:
-            # No contraction to bound an inexact iterate: evaluate to float64
-            # rounding, so that V^π ≤ V* is a subsolution (module docstring).
+        if gamma == 1.0 or mdp.n_states <= DIRECT_SOLVE_MAX_STATES:
+            # At γ = 1 no contraction bounds an inexact iterate: evaluate to
+            # float64 rounding, so that V^π ≤ V* is a subsolution (module
+            # docstring). Small models: a direct solve costs less than the
+            # Python loop of BiCGSTAB.
             W = solve_policy_system(ops, policy, gamma, V_next)
         else:
             operator = ops.policy(policy)
