@@ -848,6 +848,8 @@ def main() -> None:
             "and constructor, once)",
             table(PEER_COLUMNS, peers),
         )
+    elif args.no_peers:
+        emit("Peers", "Not run (`--no-peers`).")
     else:
         emit("Peers", "None installed (pip install 'rl_planners[bench]').")
 
