@@ -8,6 +8,11 @@
   happens with probability 0.8 and each perpendicular one with 0.1 (a wall
   keeps the agent in place). Every step costs −1; stepping onto the goal
   (bottom-right corner) terminates the episode.
+- :func:`corridor`: a ``1 × n`` chain with two moves (left, right); the
+  intended move happens with probability 0.9, the other one with 0.1 (the
+  ends are walls). Every step costs −1; stepping onto the last cell
+  terminates the episode. At γ = 0.999 the horizon (1,000 steps) is far
+  shorter than the corridor, so values travel a long way before settling.
 - :func:`frozen_lake_dict`: a FrozenLake-style ``P`` dict of the slippery
   grid, for timing ``TabularMDP.from_transitions`` on a million states.
 """
@@ -16,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["frozen_lake_dict", "garnet", "slippery_grid"]
+__all__ = ["corridor", "frozen_lake_dict", "garnet", "slippery_grid"]
 
 
 def garnet(
@@ -67,6 +72,20 @@ def slippery_grid(n: int) -> dict[str, np.ndarray]:
         "reward": reward,
         "terminated": terminated,
     }
+
+
+def corridor(n: int) -> dict[str, np.ndarray]:
+    """``1 × n`` slippery corridor: outcome arrays ``[n, 2, 2]`` (intended, opposite)."""
+    cells = np.arange(n)
+    left = np.maximum(cells - 1, 0)
+    right = np.minimum(cells + 1, n - 1)
+    next_state = np.stack(
+        [np.stack([left, right], axis=1), np.stack([right, left], axis=1)], axis=1
+    )  # [n, 2 actions, 2 outcomes]
+    prob = np.broadcast_to(np.array([0.9, 0.1]), next_state.shape).copy()
+    terminated = next_state == n - 1
+    reward = np.full(next_state.shape, -1.0)
+    return {"next_state": next_state, "prob": prob, "reward": reward, "terminated": terminated}
 
 
 def frozen_lake_dict(n: int) -> dict[int, dict[int, list[tuple[float, int, float, bool]]]]:

@@ -45,6 +45,7 @@ from rl_planners.scale import (
 from rl_planners.solvers import (
     backward_induction,
     finite_horizon_policy_value,
+    inexact_policy_iteration,
     linear_programming,
     modified_policy_iteration,
     policy_evaluation,
@@ -87,6 +88,7 @@ __all__ = [
     "estimate_model",
     "expected_return",
     "finite_horizon_policy_value",
+    "inexact_policy_iteration",
     "jax_batched_value_iteration",
     "jax_policy_evaluation",
     "jax_value_iteration",

@@ -53,6 +53,12 @@ class PlanningResult:
         Seconds spent in the solver.
     status : {"converged", "max_iterations", "interrupted"}
         Why the solver stopped (``converged`` is ``status == "converged"``).
+    backups : int
+        Full Bellman backups the solve made (``T V``, ``Q`` or a Gauss–Seidel
+        sweep: a pass over all ``S·A`` rows), not counting the final ``Q``.
+    policy_products : int
+        Products with a policy's ``S`` rows (``T_π x`` or ``(I − γ P_π) x``;
+        each reads about ``1/A`` of a backup's bytes).
     """
 
     V: np.ndarray
@@ -64,6 +70,8 @@ class PlanningResult:
     gamma: float
     wall_time: float
     status: str = ""
+    backups: int = 0
+    policy_products: int = 0
 
     def __post_init__(self) -> None:
         freeze(self, ("V", "Q", "policy", "residuals"))

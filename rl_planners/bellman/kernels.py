@@ -13,10 +13,15 @@ sweep and fuse everything a solver needs into that single pass:
   the stopping rules use (``max d``, ``min d``, ``max |V'|``);
 - :func:`gauss_seidel_sweep`: the same backup in place, in state order, each
   state seeing the values already updated in this sweep (one thread);
+  :func:`gauss_seidel_reverse_sweep` the same from the last state down;
 - :func:`q_values`: the full ``Q`` ``(S, A)``, for the final greedy policy;
 - :func:`policy_apply`: ``α x + β R_π + g P_π x`` for a deterministic ``π``,
-  the sweep of iterative evaluation and the matrix–vector product of the
-  Krylov solve in policy iteration.
+  reading the policy's rows where they lie in the full model;
+- :func:`gather_policy_rows` and :func:`rows_apply`: the same product on the
+  policy's ``S`` rows gathered once into contiguous arrays (terminating
+  outcomes folded into zero weights), so that each product streams ``1/A``
+  of the model's bytes: the partial evaluation sweeps of modified policy
+  iteration and the Krylov products of (inexact) policy iteration.
 
 A terminating outcome is skipped (no future value) by reading the model's
 ``terminated`` flags; no continuation matrix or copy of the outcome arrays
@@ -58,12 +63,15 @@ __all__ = [
     "SweepModel",
     "SweepStats",
     "compiled_available",
+    "gather_policy_rows",
+    "gauss_seidel_reverse_sweep",
     "gauss_seidel_sweep",
     "jacobi_sweep",
     "policy_apply",
     "prepare",
     "q_values",
     "row_width",
+    "rows_apply",
     "uses_kernel",
 ]
 
@@ -236,6 +244,28 @@ def gauss_seidel_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepS
     return _reduce(stats)
 
 
+def gauss_seidel_reverse_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepStats:
+    """:func:`gauss_seidel_sweep` in reverse state order: ``s = S−1, …, 0``.
+
+    Alternated with forward sweeps (symmetric Gauss–Seidel), values travel
+    across the state numbering in both directions within one pair of sweeps.
+    """
+    stats = np.empty((1, 3))
+    _compiled(model.row_width).gauss_seidel_reverse(
+        model.row_offsets,
+        model.next_state,
+        model.prob,
+        model.terminated,
+        model.has_terminations,
+        model.R,
+        V,
+        float(gamma),
+        model.n_actions,
+        stats,
+    )
+    return _reduce(stats)
+
+
 def q_values(model: SweepModel, V: np.ndarray, gamma: float) -> np.ndarray:
     """``Q(s,a) = R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)``, ``[S, A]`` float64."""
     Q = np.empty(model.n_states * model.n_actions)
@@ -285,6 +315,86 @@ def policy_apply(
             float(beta),
             float(g),
             model.n_actions,
+            out,
+        )
+    return out
+
+
+def gather_policy_rows(model: SweepModel, policy: np.ndarray) -> SweepModel:
+    """The rows ``s*A + π(s)`` of a deterministic policy, gathered into an ``[S]``-row model.
+
+    Returns a :class:`SweepModel` with one action, whose row ``s`` holds the
+    outcomes of ``(s, π(s))`` contiguously: ``prob`` is ``p_k [¬term_k]`` (a
+    terminating outcome gets weight 0, so no flags are read) and ``R`` is
+    ``R_π``. Gathering reads ``1/A`` of the model once; every
+    :func:`rows_apply` after it streams only these rows.
+    """
+    n_states = model.n_states
+    if model.row_width:
+        offsets = np.arange(0, n_states * model.row_width + 1, model.row_width, dtype=np.int64)
+    else:
+        rows = np.arange(n_states, dtype=np.int64) * model.n_actions + policy
+        offsets = np.zeros(n_states + 1, dtype=np.int64)
+        np.cumsum(model.row_offsets[rows + 1] - model.row_offsets[rows], out=offsets[1:])
+    next_state = np.empty(int(offsets[-1]), dtype=np.int64)
+    weight = np.empty(int(offsets[-1]))
+    R_pi = np.empty(n_states)
+    with _PARALLEL_LOCK:
+        _compiled(model.row_width).gather_rows(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            np.ascontiguousarray(policy, dtype=np.int64),
+            model.n_actions,
+            offsets,
+            next_state,
+            weight,
+            R_pi,
+        )
+    return SweepModel(
+        n_states=n_states,
+        n_actions=1,
+        row_offsets=offsets,
+        next_state=next_state,
+        prob=weight,
+        terminated=np.zeros(0, dtype=bool),
+        R=R_pi,
+        has_terminations=False,
+        n_chunks=model.n_chunks,
+        row_width=model.row_width,
+    )
+
+
+def rows_apply(
+    rows: SweepModel,
+    x: np.ndarray,
+    *,
+    alpha: float,
+    beta: float,
+    g: float,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
+    """``out = α x + β R_π + g P_π x`` on rows gathered by :func:`gather_policy_rows`.
+
+    ``α = 0, β = 1, g = γ`` is ``T_π x``; ``α = 1, β = 0, g = −γ`` is
+    ``(I − γ P_π) x``.
+    """
+    if out is None:
+        out = np.empty(rows.n_states)
+    with _PARALLEL_LOCK:
+        _compiled(rows.row_width).rows_apply(
+            rows.row_offsets,
+            rows.next_state,
+            rows.prob,
+            rows.terminated,
+            rows.R,
+            np.ascontiguousarray(x, dtype=np.float64),
+            float(alpha),
+            float(beta),
+            float(g),
             out,
         )
     return out
@@ -378,6 +488,24 @@ def _gauss_seidel_kernel(
     stats[0, 2] = top
 
 
+def _gauss_seidel_reverse_kernel(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, stats
+):
+    high, low, top = -np.inf, np.inf, 0.0
+    for s in range(V.shape[0] - 1, -1, -1):
+        best = _state_backup(
+            offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
+        )
+        d = best - V[s]
+        V[s] = best
+        high = max(high, d)
+        low = min(low, d)
+        top = max(top, abs(best))
+    stats[0, 0] = high
+    stats[0, 1] = low
+    stats[0, 2] = top
+
+
 def _q_kernel(offsets, next_state, prob, terminated, has_term, R, V, gamma, Q):
     for row in prange(Q.shape[0]):
         first, count = _row_span(offsets, row)
@@ -393,6 +521,39 @@ def _policy_kernel(
         first, count = _row_span(offsets, row)
         future = _row_future(next_state, prob, terminated, has_term, x, first, count)
         out[s] = alpha * x[s] + beta * R[row] + g * future
+
+
+def _gather_kernel(
+    offsets,
+    next_state,
+    prob,
+    terminated,
+    has_term,
+    R,
+    policy,
+    n_actions,
+    offsets_out,
+    next_state_out,
+    weight_out,
+    R_out,
+):
+    for s in prange(policy.shape[0]):
+        row = s * n_actions + policy[s]
+        first, count = _row_span(offsets, row)
+        target = offsets_out[s]
+        for k in range(count):
+            j = first + k
+            next_state_out[target + k] = next_state[j]
+            weight_out[target + k] = 0.0 if has_term and terminated[j] else prob[j]
+        R_out[s] = R[row]
+
+
+def _rows_kernel(offsets, next_state, weight, terminated, R, x, alpha, beta, g, out):
+    for s in prange(x.shape[0]):
+        first, count = _row_span(offsets, s)
+        # terminating outcomes already weigh 0: no flags to read
+        future = _row_future(next_state, weight, terminated, False, x, first, count)
+        out[s] = alpha * x[s] + beta * R[s] + g * future
 
 
 @functools.cache
@@ -433,7 +594,10 @@ def _compiled(row_width: int) -> Any:
     return types.SimpleNamespace(
         jacobi=jit(_jacobi_kernel, parallel=True),
         gauss_seidel=jit(_gauss_seidel_kernel, parallel=False),
+        gauss_seidel_reverse=jit(_gauss_seidel_reverse_kernel, parallel=False),
         q_values=jit(_q_kernel, parallel=True),
         policy_apply=jit(_policy_kernel, parallel=True),
+        rows_apply=jit(_rows_kernel, parallel=True),
+        gather_rows=jit(_gather_kernel, parallel=True),
         n_threads=numba.get_num_threads(),
     )

@@ -9,10 +9,14 @@ three operators every algorithm needs:
 - ``backup(V, γ, out)``: the optimality backup ``out = T V = max_a Q``, with
   the statistics of ``d = T V − V`` the stopping rules read;
 - ``policy(π)``: the expectation operator of a policy, ``T_π V = R_π + γ P_π V``,
-  and the product ``(I − γ P_π) x`` of its linear system, with the policy's
-  rows gathered once.
+  and the product ``(I − γ P_π) x`` of its linear system. The policy's ``S``
+  rows are gathered once into a contiguous ``[S]``-row matrix (SciPy CSR, or
+  the kernels' gathered form), so each product reads ``1/A`` of the model.
 
-The solvers call only these, so no algorithm branches on the backend.
+The solvers call only these, so no algorithm branches on the backend. Each
+:class:`Operators` counts the work done through it (:class:`WorkCount`): full
+backups (``T V`` or ``Q``, all ``S·A`` rows) and products with a policy's
+``S`` rows.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from rl_planners.bellman.formulas import expectation_backup, policy_model, q_by_
 from rl_planners.bellman.kernels import SweepStats
 from rl_planners.mdp import TabularMDP
 
-__all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "operators"]
+__all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount", "operators"]
 
 BACKENDS = kernels.BACKENDS
 
@@ -39,9 +43,22 @@ def sweep_stats(V: np.ndarray, V_next: np.ndarray) -> SweepStats:
     return SweepStats(high=float(d.max()), low=float(d.min()), top=float(np.abs(V_next).max()))
 
 
+@dataclass(eq=False)
+class WorkCount:
+    """Matrix–vector work done through one :class:`Operators`.
+
+    ``backups``: passes over all ``S·A`` rows (``T V``, ``Q``, a Gauss–Seidel
+    sweep); ``policy_products``: products with a policy's ``S`` rows (``T_π x``
+    or ``(I − γ P_π) x``), each reading about ``1/A`` of a backup's bytes.
+    """
+
+    backups: int = 0
+    policy_products: int = 0
+
+
 @dataclass(frozen=True, eq=False)
 class PolicyOperator:
-    """``T_π V = R_π + γ P_π V`` for one policy, its rows gathered once.
+    """``T_π V = R_π + γ P_π V`` for one policy, its ``S`` rows gathered once.
 
     Attributes
     ----------
@@ -50,23 +67,23 @@ class PolicyOperator:
     """
 
     R_pi: np.ndarray
-    P_pi: sp.csr_matrix | None = field(repr=False)
-    compiled: Any = field(repr=False)
-    actions: np.ndarray | None = field(repr=False)
+    P_pi: sp.csr_matrix | None = field(repr=False)  # [S, S] (NumPy backend)
+    rows: Any = field(repr=False)  # kernels.gather_policy_rows (compiled backend)
+    work: WorkCount = field(default_factory=WorkCount, repr=False)
 
     def apply(self, V: np.ndarray, gamma: float, out: np.ndarray | None = None) -> np.ndarray:
         """``T_π V = R_π + γ P_π V``."""
-        if self.compiled is None:
+        self.work.policy_products += 1
+        if self.rows is None:
             return expectation_backup(self.P_pi, self.R_pi, V, gamma)
-        return kernels.policy_apply(
-            self.compiled, self.actions, V, alpha=0.0, beta=1.0, g=gamma, out=out
-        )
+        return kernels.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
     def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
         """``(I − γ P_π) x``, the left-hand side of ``(I − γ P_π) V = R_π``."""
-        if self.compiled is None:
+        self.work.policy_products += 1
+        if self.rows is None:
             return x - gamma * (self.P_pi @ x)
-        return kernels.policy_apply(self.compiled, self.actions, x, alpha=1.0, beta=0.0, g=-gamma)
+        return kernels.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma)
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,36 +93,47 @@ class Operators:
     mdp: TabularMDP
     backend: str
     compiled: Any = field(default=None, repr=False)  # kernels.SweepModel when compiled
+    work: WorkCount = field(default_factory=WorkCount, repr=False)
 
     def q(self, V: np.ndarray, gamma: float) -> np.ndarray:
         """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
+        self.work.backups += 1
         if self.compiled is None:
             return q_by_action(self.mdp, V, gamma).T
         return kernels.q_values(self.compiled, V, gamma)
 
     def backup(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
         """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``."""
+        self.work.backups += 1
         if self.compiled is None:
             np.max(q_by_action(self.mdp, V, gamma), axis=0, out=out)
             return sweep_stats(V, out)
         return kernels.jacobi_sweep(self.compiled, V, gamma, out)
 
-    def gauss_seidel(self, V: np.ndarray, gamma: float) -> SweepStats:
-        """In place, for ``s = 0, 1, …``: ``V(s) ← (T V)(s)``.
+    def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
+        """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T V)(s)``.
 
         Only the kernels sweep in place: ask for these operators with
         ``operators(mdp, backend, gauss_seidel=True)``.
         """
+        self.work.backups += 1
+        if reverse:
+            return kernels.gauss_seidel_reverse_sweep(self.compiled, V, gamma)
         return kernels.gauss_seidel_sweep(self.compiled, V, gamma)
 
     def policy(self, policy: np.ndarray) -> PolicyOperator:
-        """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float)."""
+        """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float).
+
+        Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
+        on the compiled backend for a deterministic policy, the kernels'
+        contiguous ``[S]``-row form.
+        """
         if self.compiled is not None and policy.ndim == 1:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
-            rows = np.arange(self.mdp.n_states) * self.mdp.n_actions + actions
-            return PolicyOperator(self.compiled.R[rows], None, self.compiled, actions)
+            rows = kernels.gather_policy_rows(self.compiled, actions)
+            return PolicyOperator(rows.R, None, rows, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
-        return PolicyOperator(R_pi, P_pi, None, None)
+        return PolicyOperator(R_pi, P_pi, None, self.work)
 
 
 def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = False) -> Operators:

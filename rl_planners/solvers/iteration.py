@@ -205,8 +205,10 @@ def planning_result(
 
     ``Q`` is computed from ``V`` once; ``policy`` defaults to the greedy one
     (:func:`~rl_planners.bellman.greedy_policy`, ties within ``tie_atol``).
+    The work counts are those of ``ops`` before that ``Q``.
     """
     check_finite(V, "the value", gamma)
+    work = (ops.work.backups, ops.work.policy_products)
     Q = ops.q(V, gamma)
     if policy is None:
         policy = greedy_policy(ops.mdp, Q, gamma, atol=tie_atol)
@@ -220,6 +222,8 @@ def planning_result(
         gamma=gamma,
         wall_time=time.perf_counter() - start,
         status=status,
+        backups=work[0],
+        policy_products=work[1],
     )
 
 

@@ -57,6 +57,17 @@ KRYLOV_MAX_ITERATIONS = 1_000
 """BiCGSTAB iterations per restart (a few dozen are typical at γ = 0.99)."""
 
 
+def _dot(x: np.ndarray, y: np.ndarray) -> float:
+    """``x · y`` without BLAS.
+
+    OpenBLAS's threads, woken by ``x @ y`` between two parallel kernel calls,
+    fight the kernels' threads for the cores: on the 10^5-state Garnet an
+    inexact policy iteration took 2.5 s with ``@`` and 0.31 s with this loop
+    (two loaded cores, one run each).
+    """
+    return float(np.einsum("i,i->", x, y))
+
+
 def bicgstab(
     apply: Callable[[np.ndarray], np.ndarray],
     b: np.ndarray,
@@ -87,12 +98,12 @@ def bicgstab(
     v = np.zeros_like(x)
     p = np.zeros_like(x)
     for _ in range(max_iterations):
-        rho_next = float(r_hat @ r)
+        rho_next = _dot(r_hat, r)
         if rho_next == 0.0 or omega == 0.0:
             break  # breakdown: the caller restarts from x
         p = r + (rho_next / rho) * (alpha / omega) * (p - omega * v)
         v = apply(p)
-        denominator = float(r_hat @ v)
+        denominator = _dot(r_hat, v)
         if denominator == 0.0:
             break
         alpha = rho_next / denominator
@@ -100,8 +111,8 @@ def bicgstab(
         if float(np.abs(s).max()) <= target:
             return x + alpha * p
         t = apply(s)
-        tt = float(t @ t)
-        omega = float(t @ s) / tt if tt > 0.0 else 0.0
+        tt = _dot(t, t)
+        omega = _dot(t, s) / tt if tt > 0.0 else 0.0
         x = x + alpha * p + omega * s
         r = s - omega * t
         rho = rho_next
