@@ -26,6 +26,7 @@ import scipy.sparse as sp
 
 from rl_planners import gym_env
 from rl_planners.errors import ModelError
+from rl_planners.mdp.petsc import PetscFiles, write_petsc
 from rl_planners.mdp.samples import count_transitions, env_sizes, sample_every_pair
 from rl_planners.mdp.transitions import (
     Outcomes,
@@ -601,6 +602,18 @@ class TabularMDP:
             }
             for state in range(self.n_states)
         }
+
+    def to_petsc(self, path: Any) -> PetscFiles:
+        """Write the model for madupite: ``path/P.bin`` and ``path/g.bin`` in PETSc's format.
+
+        ``P`` is ``[S'·A, S']`` (row ``s·A + a``), ``g`` the ``[S', A]`` expected
+        rewards (solve with ``-mode MAXREWARD``). Terminating outcomes lead to
+        one added absorbing zero-reward state ``S`` (``S' = S + 1``; none is
+        added if nothing terminates), so madupite's optimal values on states
+        ``0..S−1`` are this model's. See :mod:`rl_planners.mdp.petsc` for the
+        layout and :func:`~rl_planners.mdp.petsc.write_petsc` for the errors.
+        """
+        return write_petsc(path, self.continuation, self.termination_probability, self.R)
 
 
 # ---------------------------------------------------------------- helpers
