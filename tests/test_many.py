@@ -26,6 +26,7 @@ from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
 from rl_planners.scale import many
 from rl_planners.scale.many import ManyResult, ProblemError, RayExecutor, solve_many
+from rl_planners.scale.problems import Task
 from rl_planners.solvers import modified_policy_iteration, policy_iteration, value_iteration
 
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -278,7 +279,7 @@ def test_model_pickles_read_only_and_solves_the_same():
 def test_task_sends_the_defining_arrays_only():
     mdp = MODELS[4]
     _ = mdp.continuation, mdp.R, mdp.continuation_by_action
-    task = many._Task(0, mdp, 0.9, value_iteration, {})
+    task = Task(0, mdp, 0.9, value_iteration, {})
     sent = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
     arrays = [mdp.row_offsets, mdp.next_state, mdp.prob, mdp.reward, mdp.terminated]
     assert len(sent) < sum(a.nbytes for a in arrays) + mdp.initial_distribution.nbytes + 2000
