@@ -1,15 +1,13 @@
 r"""A batch of tabular models that share their numbers of states and actions, and its result.
 
 Layouts. The continuation matrices are stored either as one block-diagonal
-CSR matrix ``[B*S*A, B*S]`` or as a stacked dense array ``[B, S*A, S]``.
-A sweep streams the whole of it, so its time follows its bytes: measured
-(1,000 models, S ≤ 64, A ≤ 4) the CSR product beat the batched dense one
-wherever it had fewer bytes (64-state FrozenLake maps: 0.75 ms against
-11.5 ms a sweep) and lost where it had more (fully dense 16-state models:
-0.93 ms against 0.37 ms). ``layout="auto"`` therefore takes the layout with
-fewer bytes: 12 per stored CSR entry (value and int32 column) against 8 per
-dense entry.
-
+CSR matrix ``[B*S*A, B*S]`` (swept by a compiled pass, rows padded to the
+widest: :mod:`rl_planners.scale.batched_kernel`) or as a stacked dense array
+``[B, S*A, S]`` (swept by a batched NumPy product). A sweep streams the
+whole of it, so its time follows its bytes (``benchmarks/batched.py``
+measures one against the streaming floor): ``layout="auto"`` takes the
+layout with fewer bytes, 12 per stored CSR entry (value and int32 column)
+against 8 per dense entry.
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@ r"""Value iteration over many small models of the same shape in one array pass.
 
 An :class:`MDPBatch` holds ``B`` models that share ``S`` states and ``A``
 actions; :func:`batched_value_iteration` sweeps all of them at once, one
-sparse (or batched dense) product per iteration instead of ``B`` small ones
-whose per-call overhead dominates their arithmetic. With ``P_b`` the
+compiled pass (or batched dense product) per iteration instead of ``B``
+small solves whose per-call overhead dominates their arithmetic. With ``P_b`` the
 continuation matrix of model ``b`` (non-terminating outcomes only) and
 ``R_b`` its expected reward, every sweep computes, for all ``b`` together,
 
@@ -61,7 +61,14 @@ class _DenseSweeps:
         self.R = np.ascontiguousarray(batch.R.transpose(0, 2, 1))  # [n, A, S]
         self.dense = batch.dense_continuation[:, by_action, :] * gammas[:, None, None]
 
-    def __call__(self, running, V, V_next, residual, top) -> None:
+    def __call__(
+        self,
+        running: np.ndarray,
+        V: np.ndarray,
+        V_next: np.ndarray,
+        residual: np.ndarray,
+        top: np.ndarray,
+    ) -> None:
         """As :meth:`~rl_planners.scale.batched_kernel.CompiledSweeps.__call__`, in NumPy."""
         if 2 * int(running.sum()) <= self.kept.size:
             mask = running[self.kept]
@@ -106,8 +113,12 @@ def batched_value_iteration(
         model is frozen (no longer swept) once it has, so its ``V[b]``,
         ``iterations[b]`` and ``converged[b]`` are exactly those of
         :func:`rl_planners.solvers.value_iteration` with ``stopping="sup"``
-        on that model alone (up to float64 rounding: here ``γ_b`` multiplies
-        ``P_b`` once, there each sweep's ``P_b V``). ``Q[b]`` is
+        on that model alone: bit for bit with the sparse layout and that
+        function's NumPy backend, the default below 5·10⁵ outcomes (the same
+        float64 operations in the same order, see
+        :mod:`~rl_planners.scale.batched_kernel`), up to float64 rounding with
+        the dense one (there ``γ_b`` multiplies ``P_b`` once, not each
+        sweep's ``P_b V``). ``Q[b]`` is
         ``R_b + γ_b P_b V_b`` of the returned values and ``policy[b]`` its
         greedy policy (:func:`rl_planners.bellman.greedy_policy`: ties within
         float64 rounding to the lowest index; at γ_b = 1, ties within ``tol``,
