@@ -43,7 +43,8 @@ throughout,
 Every file is written atomically (:func:`rl_planners.atomic_file.write_atomically`):
 a temporary file beside it, fsync-ed and renamed over it. The two files are
 written one after the other, each whole or not at all. No ``.info`` file is
-written (PETSc reads the matrices without one).
+written: PETSc reads the matrices without one (versions that warn about its
+absence are silenced by ``-viewer_binary_skip_info``).
 
 References
 ----------
