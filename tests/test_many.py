@@ -9,6 +9,7 @@ the extra is not installed.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import sys
@@ -238,6 +239,17 @@ def test_a_ray_pool_is_pointed_to_ray_executor():
 
 
 # ------------------------------------------------------ executors and inline
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="workers inherit tasks only when forked"
+)
+def test_a_forked_pool_inherits_the_models_and_pickles_none(monkeypatch):
+    def refuse(task):
+        raise AssertionError(f"task {task.index} was pickled")
+
+    monkeypatch.setattr(Task, "__reduce__", refuse)
+    assert_batch_with_bad_gamma(solve_many(batch_with_bad_gamma(), n_workers=2))
+
+
 def test_single_problem_and_one_worker_run_inline(monkeypatch):
     def no_pool(*args, **kwargs):
         raise AssertionError("no process pool expected")

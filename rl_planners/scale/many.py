@@ -25,6 +25,8 @@ Examples
 
 from __future__ import annotations
 
+import itertools
+import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -82,10 +84,31 @@ def _run_inline(tasks: list[Task], bar: Any, raise_errors: bool) -> list[ManyRes
     return results
 
 
+_FORKED_TASKS: dict[int, list[Task]] = {}
+"""The tasks of the :func:`solve_many` calls whose own pool is being forked, by call.
+
+A forked worker inherits this dict as it was at the fork (its arrays shared
+copy-on-write, never written), so such a pool receives only ``(call,
+position)``: no model is pickled, sent or validated again. Each call adds
+its entry before its pool starts and removes it when the pool is shut down.
+"""
+
+_CALL_NUMBERS = itertools.count()
+
+
+def _solve_forked(call: int, position: int) -> ManyResult:
+    """In a forked worker: solve task ``position`` of ``call`` (see :data:`_FORKED_TASKS`)."""
+    return solve_task(_FORKED_TASKS[call][position])
+
+
 def _run_on(
-    executor: Executor, tasks: list[Task], bar: Any, raise_errors: bool
+    executor: Executor, tasks: list[Task], bar: Any, raise_errors: bool, call: int | None = None
 ) -> list[ManyResult]:
-    futures: list[Future] = [executor.submit(solve_task, task) for task in tasks]
+    """Submit every task (by position in ``_FORKED_TASKS[call]`` if ``call`` is given)."""
+    if call is None:
+        futures: list[Future] = [executor.submit(solve_task, task) for task in tasks]
+    else:
+        futures = [executor.submit(_solve_forked, call, i) for i in range(len(tasks))]
     try:
         if bar is not None:
             for _ in as_completed(futures):
@@ -186,14 +209,17 @@ def solve_many(
     ``[solver(mdp_i, γ_i, **options) for i ...]`` exactly, whatever the
     executor (the same float64 operations run in the same order).
 
-    Each model is sent once, for its task: its defining arrays (about 28
-    bytes per outcome), not the derived ones it may have cached, and the
-    worker rebuilds it with the ``TabularMDP`` constructor (which validates
-    it again, a cost linear in the outcomes and small beside a solve).
-
-    The process pool uses the platform's default start method (``fork`` on
-    Linux before Python 3.14): where ``spawn`` or ``forkserver`` is used, call ``solve_many`` under
-    ``if __name__ == "__main__":`` in scripts, as with any process pool.
+    How a model reaches its worker. The default pool uses the platform's
+    default start method. With ``fork`` (Linux before Python 3.14) the pool
+    is forked after the problems are read, so its workers inherit every
+    model (shared copy-on-write) and are sent only the task's position:
+    nothing is pickled or validated again. Otherwise, and on any
+    ``executor=``, each model is sent once, for its task: its defining arrays
+    (about 28 bytes per outcome), not the derived ones it may have cached,
+    and the worker rebuilds it with the ``TabularMDP`` constructor (which
+    validates it again, a cost linear in the outcomes). Where ``spawn`` or
+    ``forkserver`` is used, call ``solve_many`` under ``if __name__ ==
+    "__main__":`` in scripts, as with any process pool.
     """
     solve = resolve_solver(solver)
     check_options(solve, options)
@@ -218,11 +244,19 @@ def solve_many(
         if len(tasks) <= 1 or n_workers == 1:
             return _run_inline(tasks, bar, raise_errors)
         size = min(n_workers or os.cpu_count() or 1, len(tasks))
-        pool = ProcessPoolExecutor(max_workers=size)
+        context = multiprocessing.get_context()
+        call = None
+        if context.get_start_method() == "fork":  # the workers inherit the tasks
+            call = next(_CALL_NUMBERS)
+            _FORKED_TASKS[call] = tasks
         try:
-            return _run_on(pool, tasks, bar, raise_errors)
+            pool = ProcessPoolExecutor(max_workers=size, mp_context=context)
+            try:
+                return _run_on(pool, tasks, bar, raise_errors, call)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _FORKED_TASKS.pop(call, None)
     finally:
         if bar is not None:
             bar.close()
