@@ -10,7 +10,10 @@ with probability 0 and column 0. A sweep then reads them in order, row
 for that ``K`` and unrolled up to :data:`MAX_UNROLLED_WIDTH`): no row
 offsets to read and no loop exit to mispredict, which on 8×8 FrozenLake maps
 (rows of 1 to 3 entries) made a sweep twice as fast as the CSR loop. Each
-model's ``V_b`` (``S`` values) stays in cache.
+model's ``V_b`` (``S`` values) stays in cache. The padding is paid for in
+memory and time, ``B·S·A·K`` slots in all: a batch with a few rows much
+wider than the rest is better served by ``MDPBatch(..., layout="dense")``
+when its models are small.
 
 One pass computes, for every model ``b`` still running,
 
