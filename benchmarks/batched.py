@@ -7,8 +7,9 @@ them all with one :func:`rl_planners.scale.batched.batched_value_iteration` and 
 a Python loop of :func:`rl_planners.solvers.value_iteration` (the same
 sup-norm rule, and its default span rule), checks that the values agree, and
 times one sweep of the whole batch against the streaming floor of its bytes:
-a NumPy sum over as many bytes as the sweep must read (the block-diagonal
-continuation's values, column indices and row offsets, and ``R``).
+a NumPy sum over as many bytes as the sweep must read (the arrays of
+:class:`rl_planners.scale.batched_kernel.CompiledSweeps`: the padded
+probabilities and next states, and ``R``).
 
 The sweep time is the difference of two capped solves (``k`` and ``k/3``
 sweeps, ``k`` one fewer than any model needs) over their difference, so
@@ -29,6 +30,7 @@ from gymnasium.envs.toy_text.frozen_lake import generate_random_map
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
 from rl_planners.scale.batched import MDPBatch, batched_value_iteration
+from rl_planners.scale.batched_kernel import CompiledSweeps
 from rl_planners.solvers import value_iteration
 
 
@@ -41,10 +43,9 @@ def median_time(call, repeats: int) -> float:
     return float(np.median(times))
 
 
-def streaming_floor(batch: MDPBatch, repeats: int) -> tuple[float, int]:
+def streaming_floor(batch: MDPBatch, gamma: float, repeats: int) -> tuple[float, int]:
     """Seconds to sum as many bytes as one sweep reads, and that number of bytes."""
-    matrix = batch.continuation
-    parts = [matrix.data, matrix.indices, matrix.indptr, batch.R]
+    parts = CompiledSweeps(batch.continuation, batch.R, np.full(batch.n_models, gamma)).arrays
     buffer = np.concatenate([np.ascontiguousarray(part).view(np.uint8).ravel() for part in parts])
     buffer = buffer[: buffer.size - buffer.size % 8].view(np.float64)
     buffer.sum()
@@ -97,7 +98,7 @@ def main() -> None:
             )
 
     sweep = (capped(high) - capped(low)) / (high - low)
-    floor, n_bytes = streaming_floor(batch, args.repeats)
+    floor, n_bytes = streaming_floor(batch, args.gamma, args.repeats)
 
     print(
         f"{args.models} random 8x8 FrozenLake maps, gamma={args.gamma}, tol={args.tol:g}, "

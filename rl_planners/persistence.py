@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,6 +55,7 @@ from typing import Any
 
 import numpy as np
 
+from rl_planners.atomic_file import file_path, write_atomically
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import FiniteHorizonResult, PlanningResult
 
@@ -90,14 +90,7 @@ def agent_path(path: Any) -> Path:
     ValueError
         If it names a directory (or ends with a path separator).
     """
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"path must be a file name (str or os.PathLike), got {path!r}")
-    text = os.fspath(path)
-    if not isinstance(text, str) or not text or text.endswith(("/", os.sep)):
-        raise ValueError(f"path must name a file, not a directory: got {text!r}")
-    file = Path(text)
-    if file.is_dir():
-        raise ValueError(f"path must name a file, but {text!r} is a directory")
+    file = file_path(path)
     return file if file.suffix == ".npz" else file.with_name(file.name + ".npz")
 
 
@@ -143,23 +136,8 @@ def write_agent_file(path: Any, parts: AgentFile) -> Path:
     if parts.mdp is not None:
         for name in _MODEL_FIELDS:
             arrays[f"model_{name}"] = np.asarray(getattr(parts.mdp, name))
-    _write_atomically(file, arrays)
+    write_atomically(file, lambda handle: np.savez(handle, **arrays))
     return file
-
-
-def _write_atomically(file: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``numpy.savez`` into a temporary file beside ``file``, fsync, then rename over it."""
-    directory = file.parent if str(file.parent) else Path(".")
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{file.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            np.savez(handle, **arrays)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, file)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def read_agent_file(path: Any) -> AgentFile:

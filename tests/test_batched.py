@@ -26,7 +26,7 @@ from independent import (
 )
 from strategies import random_mdps
 
-from rl_planners.errors import ConvergenceWarning
+from rl_planners.errors import ConvergenceWarning, NonFiniteValueError
 from rl_planners.mdp import TabularMDP
 from rl_planners.scale.batched import BatchedPlanningResult, MDPBatch, batched_value_iteration
 from rl_planners.solvers import value_iteration
@@ -204,8 +204,51 @@ def test_bad_discounts_tolerances_and_caps() -> None:
 def test_overflow_names_the_model_and_state() -> None:
     fine = TabularMDP.from_arrays([[[1.0, 0.0]], [[0.0, 1.0]]], [[1.0], [2.0]])
     huge = TabularMDP.from_arrays([[[1.0, 0.0]], [[0.0, 1.0]]], [[1.0], [1e308]])
-    with pytest.raises(ValueError, match=r"non-finite value inf at model 1, state 1 in sweep 2"):
-        batched_value_iteration(MDPBatch([fine, huge]), 0.99)
+    for layout in ("sparse", "dense"):
+        with pytest.raises(
+            NonFiniteValueError, match=r"non-finite value inf at model 1, state 1 in sweep 2"
+        ) as raised:
+            batched_value_iteration(MDPBatch([fine, huge], layout=layout), 0.99)
+        assert raised.value.states.tolist() == [1]
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert batched_value_iteration(MDPBatch([fine, huge]), 0.0).converged.all()
+
+
+def wide_model(rng: np.random.Generator, n_states: int, width: int) -> TabularMDP:
+    """Rows of 1 to ``width`` distinct next states; some pairs always terminate (empty rows)."""
+    next_state = np.stack([rng.permutation(n_states)[:width] for _ in range(n_states * 2)]).reshape(
+        n_states, 2, width
+    )
+    prob = rng.random((n_states, 2, width)) * (rng.random((n_states, 2, width)) < 0.7)
+    prob[..., 0] += 0.1
+    prob /= prob.sum(axis=2, keepdims=True)
+    terminated = np.zeros_like(prob, dtype=bool)
+    terminated[0, 1] = True  # pair (0, 1) ends the episode: an empty continuation row
+    return TabularMDP.from_outcomes(next_state, prob, rng.normal(size=prob.shape), terminated)
+
+
+@pytest.mark.parametrize("width", [1, 3, 12])  # 12: the kernel for rows of any width
+def test_compiled_sweep_gives_the_lone_solves_values_bit_for_bit(width: int) -> None:
+    # Each model of the sparse layout is swept with the float64 operations of
+    # value_iteration on it alone, in the same order (batched_kernel docstring).
+    rng = np.random.default_rng(width)
+    models = [wide_model(rng, 16, width) for _ in range(6)] + [mdp for mdp, *_ in FROZEN_LAKES[:4]]
+    models = [m for m in models if m.n_states == models[0].n_states]
+    gammas = rng.choice([0.5, 0.9, 0.99], size=len(models))
+    result = batched_value_iteration(MDPBatch(models, layout="sparse"), gammas)
+    for b, mdp in enumerate(models):
+        alone = value_iteration(mdp, float(gammas[b]), tol=TOL, stopping="sup")
+        assert result.iterations[b] == alone.iterations
+        assert np.array_equal(result.V[b], alone.V)
+        assert np.array_equal(result.policy[b], alone.policy)
+
+
+def test_a_batch_whose_every_outcome_terminates() -> None:
+    # No continuation entry at all: V* = max_a R in one step.
+    R = np.array([[1.0, -2.0], [0.5, 3.0]])
+    ones = np.ones((2, 2, 1))
+    mdp = TabularMDP.from_outcomes(np.zeros((2, 2, 1), dtype=int), ones, R[..., None], ones > 0)
+    result = batched_value_iteration(MDPBatch([mdp, mdp], layout="sparse"), [0.9, 0.5])
+    assert np.array_equal(result.V, [[1.0, 3.0], [1.0, 3.0]])
+    assert result.converged.all()

@@ -9,6 +9,7 @@ the extra is not installed.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import pickle
 import sys
@@ -26,6 +27,7 @@ from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
 from rl_planners.scale import many
 from rl_planners.scale.many import ManyResult, ProblemError, RayExecutor, solve_many
+from rl_planners.scale.problems import Task
 from rl_planners.solvers import modified_policy_iteration, policy_iteration, value_iteration
 
 ROOT = str(Path(__file__).resolve().parents[1])
@@ -237,6 +239,17 @@ def test_a_ray_pool_is_pointed_to_ray_executor():
 
 
 # ------------------------------------------------------ executors and inline
+@pytest.mark.skipif(
+    multiprocessing.get_start_method() != "fork", reason="workers inherit tasks only when forked"
+)
+def test_a_forked_pool_inherits_the_models_and_pickles_none(monkeypatch):
+    def refuse(task):
+        raise AssertionError(f"task {task.index} was pickled")
+
+    monkeypatch.setattr(Task, "__reduce__", refuse)
+    assert_batch_with_bad_gamma(solve_many(batch_with_bad_gamma(), n_workers=2))
+
+
 def test_single_problem_and_one_worker_run_inline(monkeypatch):
     def no_pool(*args, **kwargs):
         raise AssertionError("no process pool expected")
@@ -278,7 +291,7 @@ def test_model_pickles_read_only_and_solves_the_same():
 def test_task_sends_the_defining_arrays_only():
     mdp = MODELS[4]
     _ = mdp.continuation, mdp.R, mdp.continuation_by_action
-    task = many._Task(0, mdp, 0.9, value_iteration, {})
+    task = Task(0, mdp, 0.9, value_iteration, {})
     sent = pickle.dumps(task, protocol=pickle.HIGHEST_PROTOCOL)
     arrays = [mdp.row_offsets, mdp.next_state, mdp.prob, mdp.reward, mdp.terminated]
     assert len(sent) < sum(a.nbytes for a in arrays) + mdp.initial_distribution.nbytes + 2000

@@ -34,6 +34,7 @@ from rl_planners.mdp.checks import (
 from rl_planners.mdp.derived import action_major, continuation_matrix, outcome_rows, pair_sums
 from rl_planners.mdp.outcomes import Outcomes
 from rl_planners.mdp.p_reader import read_transitions
+from rl_planners.mdp.petsc import PetscFiles, write_petsc
 from rl_planners.mdp.samples import count_transitions
 from rl_planners.mdp.sampling import env_sizes, sample_every_pair
 from rl_planners.mdp.transitions import (
@@ -412,3 +413,15 @@ class TabularMDP:
         arrays exactly, outcome for outcome and in order.
         """
         return write_transitions(self._outcomes())
+
+    def to_petsc(self, path: Any) -> PetscFiles:
+        """Write the model for madupite: ``path/P.bin`` and ``path/g.bin`` in PETSc's format.
+
+        ``P`` is ``[S'·A, S']`` (row ``s·A + a``), ``g`` the ``[S', A]`` expected
+        rewards (solve with ``-mode MAXREWARD``). Terminating outcomes lead to
+        one added absorbing zero-reward state ``S`` (``S' = S + 1``; none is
+        added if nothing terminates), so madupite's optimal values on states
+        ``0..S−1`` are this model's. See :mod:`rl_planners.mdp.petsc` for the
+        layout and :func:`~rl_planners.mdp.petsc.write_petsc` for the errors.
+        """
+        return write_petsc(path, self.continuation, self.termination_probability, self.R)

@@ -36,9 +36,8 @@ import scipy.sparse as sp
 from rl_planners.bellman import greedy_policy, policy_model
 from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
-from rl_planners.scale.batched import (
-    BatchedPlanningResult,
-    MDPBatch,
+from rl_planners.scale.batch import BatchedPlanningResult, MDPBatch
+from rl_planners.scale.stopping import (
     batch_gammas,
     greedy_policies,
     raise_if_not_finite,

@@ -25,277 +25,29 @@ Examples
 
 from __future__ import annotations
 
-import inspect
+import itertools
+import multiprocessing
 import os
 import sys
-import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
 from typing import Any
 
-import gymnasium
-
-from rl_planners.mdp import TabularMDP
 from rl_planners.result import PlanningResult
-from rl_planners.solvers import modified_policy_iteration, policy_iteration, value_iteration
+from rl_planners.scale.outcomes import ManyResult, ProblemError, failed_result
+from rl_planners.scale.problems import (
+    DEFAULT_GAMMA,
+    SOLVERS,
+    Task,
+    check_options,
+    describe,
+    read_problem,
+    resolve_solver,
+    solve_task,
+)
+from rl_planners.scale.ray_executor import RayExecutor
 
 __all__ = ["SOLVERS", "ManyResult", "ProblemError", "RayExecutor", "solve_many"]
-
-DEFAULT_GAMMA = 0.99
-"""The discount of a problem that names none (the agents' default)."""
-
-SOLVERS: Mapping[str, Callable[..., PlanningResult]] = {
-    "value_iteration": value_iteration,
-    "policy_iteration": policy_iteration,
-    "modified_policy_iteration": modified_policy_iteration,
-}
-"""The solvers :func:`solve_many` knows by name."""
-
-_DICT_KEYS = frozenset({"env_id", "mdp", "kwargs", "gamma"})
-
-
-# --------------------------------------------------------------------- results
-def _rebuild_error(cls: type, args: tuple, state: dict) -> BaseException:
-    """An exception of class ``cls`` with ``args`` and attributes ``state``, without ``__init__``.
-
-    Exceptions whose ``__init__`` takes other arguments than ``args`` (such as
-    :class:`~rl_planners.errors.NonTerminatingPolicyError`, which needs
-    ``states``) do not unpickle by default; this rebuilds any of them.
-    """
-    error = cls.__new__(cls, *args)
-    error.args = args
-    error.__dict__.update(state)
-    return error
-
-
-def _carry(error: BaseException) -> tuple[type, tuple, dict]:
-    """What :func:`_rebuild_error` needs: the class, ``args`` and attributes of ``error``."""
-    return type(error), error.args, dict(vars(error))
-
-
-def _rebuild_problem_error(index: int, error: tuple) -> ProblemError:
-    return ProblemError(index, _rebuild_error(*error))
-
-
-def _rebuild_result(
-    index: int, result: PlanningResult | None, error: tuple | None, trace: str | None
-) -> ManyResult:
-    return ManyResult(index, result, None if error is None else _rebuild_error(*error), trace)
-
-
-@dataclass(frozen=True)
-class ManyResult:
-    """The outcome of one problem of :func:`solve_many`.
-
-    Attributes
-    ----------
-    index : int
-        The problem's position in the input.
-    result : PlanningResult or None
-        The solver's result, or None if the problem failed.
-    error : BaseException or None
-        The exception that ended the problem (its model, its discount or the
-        solver), or None if it succeeded.
-    traceback : str or None
-        Where ``error`` was raised, formatted in the process that raised it.
-    ok : bool
-        ``error is None``.
-    """
-
-    index: int
-    result: PlanningResult | None
-    error: BaseException | None = None
-    traceback: str | None = field(default=None, repr=False, compare=False)
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-    def __reduce__(self) -> tuple:
-        # Pickle the error by class, args and attributes, so that every
-        # exception crosses a process boundary intact (see _rebuild_error).
-        carried = None if self.error is None else _carry(self.error)
-        return _rebuild_result, (self.index, self.result, carried, self.traceback)
-
-
-class ProblemError(RuntimeError):
-    """Problem ``index`` of :func:`solve_many` failed (with ``raise_errors=True``).
-
-    Attributes
-    ----------
-    index : int
-        The failed problem's position in the input.
-    error : BaseException
-        Its exception, also the ``__cause__`` of this one.
-    """
-
-    def __init__(self, index: int, error: BaseException) -> None:
-        super().__init__(f"problem {index} failed: {type(error).__name__}: {error}")
-        self.index = index
-        self.error = error
-
-    def __reduce__(self) -> tuple:
-        return _rebuild_problem_error, (self.index, _carry(self.error))
-
-
-# -------------------------------------------------------------------- problems
-@dataclass(frozen=True)
-class _EnvProblem:
-    """A Gymnasium env id and its ``gymnasium.make`` keyword arguments."""
-
-    env_id: str
-    kwargs: Mapping[str, Any]
-
-
-_MODEL_FIELDS = (
-    "n_states",
-    "n_actions",
-    "row_offsets",
-    "next_state",
-    "prob",
-    "reward",
-    "terminated",
-    "initial_distribution",
-)
-"""The arrays that define a TabularMDP: what a task sends of it."""
-
-
-def _rebuild_task(index: int, source: Any, gamma: Any, solver: Any, options: Any) -> _Task:
-    if isinstance(source, tuple):
-        source = TabularMDP(*source)
-    return _Task(index, source, gamma, solver, options)
-
-
-@dataclass(frozen=True)
-class _Task:
-    """What a worker needs to solve one problem: sent once, pickled."""
-
-    index: int
-    source: TabularMDP | _EnvProblem
-    gamma: Any
-    solver: Callable[..., PlanningResult]
-    options: Mapping[str, Any]
-
-    def __reduce__(self) -> tuple:
-        # A model travels as its defining arrays only: derived ones it may have
-        # cached (continuation, R, ...) would more than double the bytes, and
-        # the worker rebuilds them faster than a pipe carries them.
-        source = self.source
-        if isinstance(source, TabularMDP):
-            source = tuple(getattr(source, name) for name in _MODEL_FIELDS)
-        return _rebuild_task, (self.index, source, self.gamma, self.solver, self.options)
-
-
-def _problem(problem: Any, index: int, gamma: Any) -> tuple[TabularMDP | _EnvProblem, Any]:
-    """Read one problem of the forms :func:`solve_many` accepts into ``(source, gamma)``."""
-    if isinstance(problem, TabularMDP | str):
-        return _source(problem, None, index), gamma
-    if isinstance(problem, tuple) and len(problem) == 2:
-        first, second = problem
-        if isinstance(first, TabularMDP):
-            return first, second
-        if isinstance(first, str) and isinstance(second, Mapping):
-            return _source(first, second, index), gamma
-    if isinstance(problem, Mapping):
-        unknown = sorted(map(str, set(problem) - _DICT_KEYS))
-        if unknown:
-            raise ValueError(
-                f"problem {index}: unknown key(s) {unknown}; expected 'env_id' or 'mdp', "
-                "and optionally 'kwargs' (with 'env_id') and 'gamma'"
-            )
-        if ("env_id" in problem) == ("mdp" in problem):
-            raise ValueError(f"problem {index}: give exactly one of 'env_id' and 'mdp'")
-        if "mdp" in problem and "kwargs" in problem:
-            raise ValueError(f"problem {index}: 'kwargs' goes with 'env_id', not with 'mdp'")
-        if "mdp" in problem and not isinstance(problem["mdp"], TabularMDP):
-            raise TypeError(
-                f"problem {index}: 'mdp' must be a TabularMDP, got {_describe(problem['mdp'])}"
-            )
-        source = problem.get("env_id", problem.get("mdp"))
-        return _source(source, problem.get("kwargs"), index), problem.get("gamma", gamma)
-    raise TypeError(
-        f"problem {index}: expected a TabularMDP, an (mdp, gamma) pair, an env id, an "
-        f"(env_id, kwargs) pair or a dict with 'env_id' or 'mdp'; got {_describe(problem)}"
-    )
-
-
-def _source(source: Any, kwargs: Any, index: int) -> TabularMDP | _EnvProblem:
-    if isinstance(source, TabularMDP):
-        return source
-    if not isinstance(source, str):
-        raise TypeError(
-            f"problem {index}: expected a TabularMDP or an env id (str), got {_describe(source)}"
-        )
-    if kwargs is None:
-        kwargs = {}
-    if not isinstance(kwargs, Mapping) or not all(isinstance(key, str) for key in kwargs):
-        raise TypeError(
-            f"problem {index}: env kwargs must be a dict with str keys, got {_describe(kwargs)}"
-        )
-    return _EnvProblem(source, dict(kwargs))
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 60 else text[:57] + '...'}"
-
-
-def _model_from_env(problem: _EnvProblem) -> TabularMDP:
-    """Make the env with ``gymnasium.make`` and read its model (in the worker)."""
-    import envs  # noqa: F401  (registers the rl_planners/ ids in this process)
-
-    env = gymnasium.make(problem.env_id, **problem.kwargs)
-    try:
-        return TabularMDP.from_env(env)
-    finally:
-        env.close()
-
-
-def _solve_task(task: _Task) -> ManyResult:
-    """Solve one problem; any exception becomes the result's ``error``."""
-    try:
-        source = task.source
-        mdp = source if isinstance(source, TabularMDP) else _model_from_env(source)
-        result = task.solver(mdp, task.gamma, **task.options)
-        if not isinstance(result, PlanningResult):
-            raise TypeError(f"the solver must return a PlanningResult, got {type(result).__name__}")
-        return ManyResult(task.index, result)
-    except Exception as error:
-        return ManyResult(task.index, None, error, traceback.format_exc())
-
-
-# --------------------------------------------------------------------- driver
-def _resolve_solver(solver: Any) -> Callable[..., PlanningResult]:
-    if isinstance(solver, str):
-        if solver not in SOLVERS:
-            raise ValueError(
-                f"unknown solver {solver!r}; expected one of {', '.join(SOLVERS)}, "
-                "or a callable solver(mdp, gamma, **options)"
-            )
-        return SOLVERS[solver]
-    if not callable(solver):
-        raise TypeError(
-            f"solver must be a name ({', '.join(SOLVERS)}) or a callable "
-            f"solver(mdp, gamma, **options), got {_describe(solver)}"
-        )
-    return solver
-
-
-def _check_options(solve: Callable[..., PlanningResult], options: dict[str, Any]) -> None:
-    """Raise ``TypeError`` now if ``options`` cannot be passed to ``solve(mdp, gamma, ...)``."""
-    try:
-        signature = inspect.signature(solve)
-    except (TypeError, ValueError):  # no signature to check (some builtins, C callables)
-        return
-    try:
-        signature.bind(None, None, **options)
-    except TypeError as error:
-        name = getattr(solve, "__name__", repr(solve))
-        raise TypeError(
-            f"options do not fit {name}(mdp, gamma, **options): {error}; "
-            "check the option names against its signature"
-        ) from None
 
 
 def _check_workers(n_workers: Any, executor: Any) -> int | None:
@@ -320,16 +72,10 @@ def _progress_bar(progress: bool | None, total: int) -> Any:
     return tqdm(total=total, desc="solve_many", unit="problem", file=sys.stderr, leave=False)
 
 
-def _failed(index: int, error: BaseException) -> ManyResult:
-    """A task whose executor failed (a crashed worker, an unpicklable argument)."""
-    trace = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return ManyResult(index, None, error, trace)
-
-
-def _run_inline(tasks: list[_Task], bar: Any, raise_errors: bool) -> list[ManyResult]:
+def _run_inline(tasks: list[Task], bar: Any, raise_errors: bool) -> list[ManyResult]:
     results = []
     for task in tasks:
-        outcome = _solve_task(task)
+        outcome = solve_task(task)
         if bar is not None:
             bar.update(1)
         if raise_errors and not outcome.ok:
@@ -338,10 +84,31 @@ def _run_inline(tasks: list[_Task], bar: Any, raise_errors: bool) -> list[ManyRe
     return results
 
 
+_FORKED_TASKS: dict[int, list[Task]] = {}
+"""The tasks of the :func:`solve_many` calls whose own pool is being forked, by call.
+
+A forked worker inherits this dict as it was at the fork (its arrays shared
+copy-on-write, never written), so such a pool receives only ``(call,
+position)``: no model is pickled, sent or validated again. Each call adds
+its entry before its pool starts and removes it when the pool is shut down.
+"""
+
+_CALL_NUMBERS = itertools.count()
+
+
+def _solve_forked(call: int, position: int) -> ManyResult:
+    """In a forked worker: solve task ``position`` of ``call`` (see :data:`_FORKED_TASKS`)."""
+    return solve_task(_FORKED_TASKS[call][position])
+
+
 def _run_on(
-    executor: Executor, tasks: list[_Task], bar: Any, raise_errors: bool
+    executor: Executor, tasks: list[Task], bar: Any, raise_errors: bool, call: int | None = None
 ) -> list[ManyResult]:
-    futures: list[Future] = [executor.submit(_solve_task, task) for task in tasks]
+    """Submit every task (by position in ``_FORKED_TASKS[call]`` if ``call`` is given)."""
+    if call is None:
+        futures: list[Future] = [executor.submit(solve_task, task) for task in tasks]
+    else:
+        futures = [executor.submit(_solve_forked, call, i) for i in range(len(tasks))]
     try:
         if bar is not None:
             for _ in as_completed(futures):
@@ -351,7 +118,7 @@ def _run_on(
             try:
                 outcome = future.result()
             except Exception as error:
-                outcome = _failed(task.index, error)
+                outcome = failed_result(task.index, error)
             if raise_errors and not outcome.ok:
                 raise ProblemError(outcome.index, outcome.error) from outcome.error
             results.append(outcome)
@@ -442,17 +209,20 @@ def solve_many(
     ``[solver(mdp_i, γ_i, **options) for i ...]`` exactly, whatever the
     executor (the same float64 operations run in the same order).
 
-    Each model is sent once, for its task: its defining arrays (about 28
-    bytes per outcome), not the derived ones it may have cached, and the
-    worker rebuilds it with the ``TabularMDP`` constructor (which validates
-    it again, a cost linear in the outcomes and small beside a solve).
-
-    The process pool uses the platform's default start method (``fork`` on
-    Linux before Python 3.14): where ``spawn`` or ``forkserver`` is used, call ``solve_many`` under
-    ``if __name__ == "__main__":`` in scripts, as with any process pool.
+    How a model reaches its worker. The default pool uses the platform's
+    default start method. With ``fork`` (Linux before Python 3.14) the pool
+    is forked after the problems are read, so its workers inherit every
+    model (shared copy-on-write) and are sent only the task's position:
+    nothing is pickled or validated again. Otherwise, and on any
+    ``executor=``, each model is sent once, for its task: its defining arrays
+    (about 28 bytes per outcome), not the derived ones it may have cached,
+    and the worker rebuilds it with the ``TabularMDP`` constructor (which
+    validates it again, a cost linear in the outcomes). Where ``spawn`` or
+    ``forkserver`` is used, call ``solve_many`` under ``if __name__ ==
+    "__main__":`` in scripts, as with any process pool.
     """
-    solve = _resolve_solver(solver)
-    _check_options(solve, options)
+    solve = resolve_solver(solver)
+    check_options(solve, options)
     n_workers = _check_workers(n_workers, executor)
     if executor is not None and not isinstance(executor, Executor):
         hint = (
@@ -461,12 +231,12 @@ def solve_many(
             else ""
         )
         raise TypeError(
-            f"executor must be a concurrent.futures.Executor, got {_describe(executor)}{hint}"
+            f"executor must be a concurrent.futures.Executor, got {describe(executor)}{hint}"
         )
     tasks = []
     for index, problem in enumerate(problems):
-        source, problem_gamma = _problem(problem, index, gamma)
-        tasks.append(_Task(index, source, problem_gamma, solve, dict(options)))
+        source, problem_gamma = read_problem(problem, index, gamma)
+        tasks.append(Task(index, source, problem_gamma, solve, dict(options)))
     bar = _progress_bar(progress, len(tasks))
     try:
         if executor is not None:
@@ -474,73 +244,19 @@ def solve_many(
         if len(tasks) <= 1 or n_workers == 1:
             return _run_inline(tasks, bar, raise_errors)
         size = min(n_workers or os.cpu_count() or 1, len(tasks))
-        pool = ProcessPoolExecutor(max_workers=size)
+        context = multiprocessing.get_context()
+        call = None
+        if context.get_start_method() == "fork":  # the workers inherit the tasks
+            call = next(_CALL_NUMBERS)
+            _FORKED_TASKS[call] = tasks
         try:
-            return _run_on(pool, tasks, bar, raise_errors)
+            pool = ProcessPoolExecutor(max_workers=size, mp_context=context)
+            try:
+                return _run_on(pool, tasks, bar, raise_errors, call)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            _FORKED_TASKS.pop(call, None)
     finally:
         if bar is not None:
             bar.close()
-
-
-# ------------------------------------------------------------------------ Ray
-def _call(fn: Callable[..., Any], args: tuple, kwargs: dict) -> Any:
-    return fn(*args, **kwargs)
-
-
-class RayExecutor(Executor):
-    """A ``concurrent.futures.Executor`` that runs each call as a Ray task.
-
-    Ray has no such executor (``ray.util.multiprocessing.Pool`` is a
-    ``multiprocessing.Pool``, not an ``Executor``); this one submits
-    ``ray.remote(fn)`` tasks and returns their ``ObjectRef.future()``.
-
-    Parameters
-    ----------
-    **remote_options
-        Passed to ``ray.remote`` for every task, e.g. ``num_cpus=1`` (the
-        default) or ``memory=...``.
-
-    Notes
-    -----
-    Call ``ray.init(...)`` first to choose the cluster; otherwise the first
-    task starts a local one, as Ray does. :meth:`shutdown` stops accepting
-    tasks (and with ``cancel_futures=True`` cancels pending ones); it leaves
-    the Ray cluster running.
-
-    Examples
-    --------
-    >>> import ray  # doctest: +SKIP
-    >>> ray.init(num_cpus=2)  # doctest: +SKIP
-    >>> results = solve_many(models, executor=RayExecutor())  # doctest: +SKIP
-    """
-
-    def __init__(self, **remote_options: Any) -> None:
-        try:
-            import ray
-        except ImportError as error:
-            raise ImportError('RayExecutor needs Ray: pip install "rl_planners[ray]"') from error
-        self._ray = ray
-        self._remote = ray.remote(**({"num_cpus": 1} | remote_options))(_call)
-        self._refs: list[Any] = []
-        self._closed = False
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        """Run ``fn(*args, **kwargs)`` as a Ray task; return its future."""
-        if self._closed:
-            raise RuntimeError("cannot submit to a RayExecutor after shutdown()")
-        ref = self._remote.remote(fn, args, kwargs)
-        self._refs.append(ref)
-        return ref.future()
-
-    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        """Accept no more tasks; cancel pending ones if asked, wait for the rest if asked."""
-        self._closed = True
-        refs, self._refs = self._refs, []
-        if cancel_futures:
-            _, pending = self._ray.wait(refs, num_returns=len(refs), timeout=0)
-            for ref in pending:
-                self._ray.cancel(ref)
-        elif wait and refs:
-            self._ray.wait(refs, num_returns=len(refs))
