@@ -6,7 +6,9 @@ is read-only, so a result never changes after a solver returns it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable
+from dataclasses import InitVar, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -15,6 +17,9 @@ __all__ = ["STATUSES", "FiniteHorizonResult", "PlanningResult", "freeze"]
 
 STATUSES = ("converged", "max_iterations", "interrupted")
 """Why a solver stopped: its rule was met, it hit its cap, or Ctrl-C ended it."""
+
+_LAZY_Q_LOCK = threading.Lock()
+"""Computes a result's deferred ``Q`` once, whichever thread reads it first."""
 
 
 def freeze(result: Any, names: tuple[str, ...]) -> None:
@@ -38,6 +43,9 @@ class PlanningResult:
         ``[S]`` state values.
     Q : numpy.ndarray
         ``[S, A]`` action values ``Q(s,a) = Σ_s' P(s'|s,a)[R + γ V(s')]`` of ``V``.
+        A solver may defer it (``Q=None`` and ``compute_Q``): it is then
+        computed on first read, once, and kept; pickling and copying compute it
+        first, so a pickled result holds ``Q`` as an array like any other.
     policy : numpy.ndarray
         ``[S]`` int64, the greedy (deterministic) policy.
     iterations : int
@@ -59,10 +67,15 @@ class PlanningResult:
     policy_products : int
         Products with a policy's ``S`` rows (``T_π x`` or ``(I − γ P_π) x``;
         each reads about ``1/A`` of a backup's bytes).
+    compute_Q : callable, optional
+        Init-only: with ``Q=None``, a function returning ``Q``, called on the
+        first read of ``result.Q`` (the compiled solvers keep only ``V`` and
+        the policy during the solve: an ``[S, A]`` array costs as much as the
+        values of ``A`` models).
     """
 
     V: np.ndarray
-    Q: np.ndarray
+    Q: np.ndarray  # deferred (absent from the instance) when given as None with compute_Q
     policy: np.ndarray
     iterations: int
     converged: bool
@@ -72,9 +85,18 @@ class PlanningResult:
     status: str = ""
     backups: int = 0
     policy_products: int = 0
+    compute_Q: InitVar[Callable[[], np.ndarray] | None] = None
 
-    def __post_init__(self) -> None:
-        freeze(self, ("V", "Q", "policy", "residuals"))
+    def __post_init__(self, compute_Q: Callable[[], np.ndarray] | None) -> None:
+        if compute_Q is not None and self.Q is None:
+            object.__delattr__(self, "Q")  # read through __getattr__ until computed
+            object.__setattr__(self, "_compute_Q", compute_Q)
+        freeze(
+            self,
+            ("V", "Q", "policy", "residuals")
+            if "Q" in self.__dict__
+            else ("V", "policy", "residuals"),
+        )
         status = self.status or ("converged" if self.converged else "max_iterations")
         if status not in STATUSES or (status == "converged") != bool(self.converged):
             raise ValueError(
@@ -82,6 +104,23 @@ class PlanningResult:
                 f"got {self.status!r}"
             )
         object.__setattr__(self, "status", status)
+
+    def __getattr__(self, name: str) -> Any:
+        """``Q`` when deferred: computed here on its first read, then kept."""
+        compute_Q = self.__dict__.get("_compute_Q") if name == "Q" else None
+        if compute_Q is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        with _LAZY_Q_LOCK:
+            if "Q" not in self.__dict__:
+                object.__setattr__(self, "Q", compute_Q())
+                freeze(self, ("Q",))
+                object.__delattr__(self, "_compute_Q")  # let go of the model's operators
+        return self.__dict__["Q"]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied with ``Q`` computed: no model or operators inside."""
+        self.Q  # noqa: B018 (computes a deferred Q)
+        return dict(self.__dict__)
 
     def __repr__(self) -> str:
         last = self.residuals[-1] if self.residuals.size else float("nan")

@@ -14,7 +14,12 @@ sweep and fuse everything a solver needs into that single pass:
 - :func:`gauss_seidel_sweep`: the same backup in place, in state order, each
   state seeing the values already updated in this sweep (one thread);
   :func:`gauss_seidel_reverse_sweep` the same from the last state down;
-- :func:`q_values`: the full ``Q`` ``(S, A)``, for the final greedy policy;
+- :func:`q_values`: the full ``Q`` ``(S, A)``, when it is asked for;
+- :func:`greedy_actions`: the greedy policy of ``V`` without an ``(S, A)``
+  array (two passes: the scale of ``Q`` for the tie tolerance, then each
+  state's first action within it of the best);
+- :func:`continuation_extremes`: per state, the largest probability of going
+  on (no outcome terminating) over the actions, and the smallest over all pairs;
 - :func:`policy_apply`: ``α x + β R_π + g P_π x`` for a deterministic ``π``,
   reading the policy's rows where they lie in the full model;
 - :func:`gather_policy_rows` and :func:`rows_apply`: the same product on the
@@ -63,12 +68,15 @@ __all__ = [
     "SweepModel",
     "SweepStats",
     "compiled_available",
+    "continuation_extremes",
     "gather_policy_rows",
     "gauss_seidel_reverse_sweep",
     "gauss_seidel_sweep",
+    "greedy_actions",
     "jacobi_sweep",
     "policy_apply",
     "prepare",
+    "q_scale",
     "q_values",
     "row_width",
     "rows_apply",
@@ -170,8 +178,13 @@ def row_width(row_offsets: np.ndarray) -> int:
     width = int(row_offsets[-1]) // max(1, n_rows)
     if not 0 < width <= MAX_UNROLLED_WIDTH or width * n_rows != row_offsets[-1]:
         return 0
-    uniform = np.array_equal(row_offsets, np.arange(0, width * n_rows + 1, width))
-    return width if uniform else 0
+    block = 1 << 16  # rows compared at a time: no temporary of the model's size
+    for first in range(0, n_rows + 1, block):
+        last = min(first + block, n_rows + 1)
+        expected = np.arange(first * width, last * width, width)
+        if not np.array_equal(row_offsets[first:last], expected):
+            return 0
+    return width
 
 
 def prepare(mdp: TabularMDP) -> SweepModel:
@@ -400,6 +413,75 @@ def rows_apply(
     return out
 
 
+def q_scale(model: SweepModel, V: np.ndarray, gamma: float) -> float:
+    """``max_{s,a} |Q(s,a)|`` for ``Q = R + γ P_cont V``, without storing ``Q``."""
+    scale = np.zeros(model.n_chunks)
+    with _PARALLEL_LOCK:
+        _compiled(model.row_width).q_scale(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            V,
+            float(gamma),
+            model.n_actions,
+            scale,
+        )
+    return float(scale.max())
+
+
+def greedy_actions(model: SweepModel, V: np.ndarray, gamma: float, atol: float) -> np.ndarray:
+    """``π(s) = min {a : Q(s,a) ≥ max_b Q(s,b) − atol}``, ``[S]`` int64, without storing ``Q``.
+
+    ``Q(s,a) = R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)`` is computed exactly as
+    :func:`q_values` computes it (same operations, same order), so the policy
+    is, bit for bit, the one read off the full ``Q``: the lowest-index action
+    within ``atol`` of the row's maximum.
+    """
+    policy = np.empty(model.n_states, dtype=np.int64)
+    with _PARALLEL_LOCK:
+        _compiled(model.row_width).greedy(
+            model.row_offsets,
+            model.next_state,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.R,
+            V,
+            float(gamma),
+            model.n_actions,
+            float(atol),
+            model.n_chunks,
+            policy,
+        )
+    return policy
+
+
+def continuation_extremes(model: SweepModel) -> tuple[float, np.ndarray]:
+    """``(min_{s,a} c(s,a), [S] max_a c(s,a))`` for ``c(s,a) = Σ_k p_k [¬term_k]``.
+
+    ``c`` is the probability that taking ``a`` in ``s`` does not end the
+    episode (:attr:`TabularMDP.continuation_probability`), summed here row by
+    row in outcome order without an ``(S, A)`` array; the sums can differ from
+    the model's blocked NumPy sums in the last unit of float64.
+    """
+    lowest = np.empty(model.n_chunks)
+    highest = np.empty(model.n_states)
+    with _PARALLEL_LOCK:
+        _compiled(model.row_width).continuation(
+            model.row_offsets,
+            model.prob,
+            model.terminated,
+            model.has_terminations,
+            model.n_actions,
+            lowest,
+            highest,
+        )
+    return float(lowest.min()), highest
+
+
 # ------------------------------------------------------------------- kernels
 # Plain Python here; `_compiled` compiles them with numba, where `prange`
 # becomes numba.prange (a parallel loop), `_ROW_WIDTH` a compile-time constant
@@ -556,6 +638,62 @@ def _rows_kernel(offsets, next_state, weight, terminated, R, x, alpha, beta, g, 
         out[s] = alpha * x[s] + beta * R[s] + g * future
 
 
+def _q_scale_kernel(offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, scale):
+    n_states = V.shape[0]
+    n_chunks = scale.shape[0]
+    for chunk in prange(n_chunks):
+        top = 0.0
+        for s in range(chunk * n_states // n_chunks, (chunk + 1) * n_states // n_chunks):
+            row = s * n_actions
+            for a in range(n_actions):
+                first, count = _row_span(offsets, row + a)
+                future = _row_future(next_state, prob, terminated, has_term, V, first, count)
+                top = max(top, abs(R[row + a] + gamma * future))
+        scale[chunk] = top
+
+
+def _greedy_kernel(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, atol, n_chunks, policy
+):
+    n_states = V.shape[0]
+    for chunk in prange(n_chunks):
+        q = np.empty(n_actions)  # one state's action values, reused across the chunk
+        for s in range(chunk * n_states // n_chunks, (chunk + 1) * n_states // n_chunks):
+            row = s * n_actions
+            best = -np.inf
+            for a in range(n_actions):
+                first, count = _row_span(offsets, row + a)
+                future = _row_future(next_state, prob, terminated, has_term, V, first, count)
+                q[a] = R[row + a] + gamma * future
+                best = max(best, q[a])
+            threshold = best - atol
+            chosen = 0
+            for a in range(n_actions):
+                if q[a] >= threshold:
+                    chosen = a
+                    break
+            policy[s] = chosen
+
+
+def _continuation_kernel(offsets, prob, terminated, has_term, n_actions, lowest, highest):
+    n_states = highest.shape[0]
+    n_chunks = lowest.shape[0]
+    for chunk in prange(n_chunks):
+        low = np.inf
+        for s in range(chunk * n_states // n_chunks, (chunk + 1) * n_states // n_chunks):
+            high = -np.inf
+            for a in range(n_actions):
+                first, count = _row_span(offsets, s * n_actions + a)
+                goes_on = 0.0
+                for j in range(first, first + count):
+                    if not (has_term and terminated[j]):
+                        goes_on += prob[j]
+                high = max(high, goes_on)
+                low = min(low, goes_on)
+            highest[s] = high
+        lowest[chunk] = low
+
+
 @functools.cache
 def _compiled(row_width: int) -> Any:
     """Import numba and compile the kernels for ``row_width`` (0: any), or load them.
@@ -599,5 +737,8 @@ def _compiled(row_width: int) -> Any:
         policy_apply=jit(_policy_kernel, parallel=True),
         rows_apply=jit(_rows_kernel, parallel=True),
         gather_rows=jit(_gather_kernel, parallel=True),
+        q_scale=jit(_q_scale_kernel, parallel=True),
+        greedy=jit(_greedy_kernel, parallel=True),
+        continuation=jit(_continuation_kernel, parallel=True),
         n_threads=numba.get_num_threads(),
     )

@@ -21,6 +21,8 @@ backups (``T V`` or ``Q``, all ``S·A`` rows) and products with a policy's
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,7 +30,13 @@ import numpy as np
 import scipy.sparse as sp
 
 from rl_planners.bellman import kernels
-from rl_planners.bellman.formulas import expectation_backup, policy_model, q_by_action
+from rl_planners.bellman.formulas import (
+    expectation_backup,
+    greedy_policy,
+    policy_model,
+    q_by_action,
+    tie_tolerance,
+)
 from rl_planners.bellman.kernels import SweepStats
 from rl_planners.mdp import TabularMDP
 
@@ -120,6 +128,44 @@ class Operators:
         if reverse:
             return kernels.gauss_seidel_reverse_sweep(self.compiled, V, gamma)
         return kernels.gauss_seidel_sweep(self.compiled, V, gamma)
+
+    def greedy(
+        self, V: np.ndarray, gamma: float, atol: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """The greedy policy of ``V``, and ``Q`` if it was made on the way.
+
+        The policy is :func:`~rl_planners.bellman.greedy_policy`'s (ties within ``atol``).
+
+        On the compiled backend with ``γ < 1`` the policy is read off the
+        kernels without an ``[S, A]`` array (two passes: ``max |Q|`` for the
+        default tie tolerance, then each state's first action within it of the
+        best), the same policy bit for bit, and ``Q`` is returned as ``None``.
+        Otherwise ``Q = self.q(V, γ)`` is made and returned with the policy (at
+        ``γ = 1`` the choice among ties reads the whole tied set).
+        """
+        if self.compiled is None or gamma == 1.0:
+            Q = self.q(V, gamma)
+            return greedy_policy(self.mdp, Q, gamma, atol=atol), Q
+        self.work.backups += 2
+        if atol is None:
+            # tie_tolerance reads only max |Q|: give it that one number
+            atol = tie_tolerance(np.array([kernels.q_scale(self.compiled, V, gamma)]))
+        return kernels.greedy_actions(self.compiled, V, gamma, atol), None
+
+    def q_later(self, V: np.ndarray, gamma: float) -> Callable[[], np.ndarray]:
+        """A function computing ``self.q(V, γ)`` when called (a result's lazy ``Q``)."""
+        return functools.partial(self.q, V, gamma)
+
+    def continuation_extremes(self) -> tuple[float, np.ndarray]:
+        """``(min_{s,a} c(s,a), [S] max_a c(s,a))`` of ``c = mdp.continuation_probability``.
+
+        The compiled backend sums ``c`` row by row without caching the
+        ``[S, A]`` array on the model (:func:`kernels.continuation_extremes`).
+        """
+        if self.compiled is None:
+            goes_on = self.mdp.continuation_probability
+            return float(goes_on.min()), goes_on.max(axis=1)
+        return kernels.continuation_extremes(self.compiled)
 
     def policy(self, policy: np.ndarray) -> PolicyOperator:
         """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float).

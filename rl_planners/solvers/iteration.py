@@ -43,7 +43,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from rl_planners.bellman import Operators, greedy_policy
+from rl_planners.bellman import Operators, operators
 from rl_planners.bellman.kernels import SweepStats
 from rl_planners.errors import ConvergenceWarning, NonFiniteValueError
 from rl_planners.mdp import TabularMDP
@@ -62,6 +62,9 @@ __all__ = [
 
 STOPPING_RULES = ("span", "sup")
 
+TERMINATION_SLACK = 1e-12
+"""Some row continues with probability below ``1 − this``: the model terminates."""
+
 _ROUNDING_ULPS = 8.0
 """A change within this many float64 units of ``max|V|`` counts as converged."""
 
@@ -71,8 +74,15 @@ class StoppingRule:
     """The sup-norm or span-seminorm stop for a tolerance ``ε`` (module docstring)."""
 
     def __init__(
-        self, gamma: float, tol: float, stopping: str | None, mdp: TabularMDP | None = None
+        self,
+        gamma: float,
+        tol: float,
+        stopping: str | None,
+        mdp: TabularMDP | None = None,
+        *,
+        ops: Operators | None = None,
     ) -> None:
+        """``mdp`` (or, read through its backend, ``ops``) tells where episodes end."""
         if stopping is None:
             stopping = "span" if gamma < 1.0 else "sup"
         check_choice(stopping, "stopping", STOPPING_RULES)
@@ -83,13 +93,16 @@ class StoppingRule:
             )
         self.gamma, self.stopping = gamma, stopping
         # Without a model (policy evaluation's sup rule) nothing below is used.
-        self.terminates = True if mdp is None else terminates(mdp)
+        self.terminates = True
         # States where every action ends the episode at once: V(s) = max_a R(s, a)
         # exactly after one sweep, so the span correction must leave them alone
         # (a terminal state keeps V = 0).
         self.ends_at_once = None
-        if mdp is not None:
-            ends_at_once = mdp.continuation_probability.max(axis=1) == 0.0  # [S]
+        if mdp is not None or ops is not None:
+            # ops: the compiled backend reads them without an [S, A] array
+            lowest, highest = (ops or operators(mdp, "numpy")).continuation_extremes()
+            self.terminates = lowest < 1.0 - TERMINATION_SLACK
+            ends_at_once = highest == 0.0  # [S]
             self.ends_at_once = ends_at_once if ends_at_once.any() else None
         if gamma == 0.0:
             self.threshold = np.inf
@@ -133,7 +146,7 @@ def terminates(mdp: TabularMDP) -> bool:
     True where outcomes terminate, and also where probabilities sum to 1 only
     within the model's tolerance, so that the span rule's bounds stay valid.
     """
-    return bool(mdp.continuation_probability.min() < 1.0 - 1e-12)
+    return bool(mdp.continuation_probability.min() < 1.0 - TERMINATION_SLACK)
 
 
 def warn_cap(solver: str, max_iterations: int, residual: float) -> None:
@@ -203,18 +216,24 @@ def planning_result(
 ) -> PlanningResult:
     """The :class:`PlanningResult` of a solve that ended at ``V``.
 
-    ``Q`` is computed from ``V`` once; ``policy`` defaults to the greedy one
-    (:func:`~rl_planners.bellman.greedy_policy`, ties within ``tie_atol``).
-    The work counts are those of ``ops`` before that ``Q``.
+    ``policy`` defaults to the greedy one (:func:`~rl_planners.bellman.greedy_policy`,
+    ties within ``tie_atol``; :meth:`Operators.greedy`). ``Q`` is computed
+    from ``V`` once: here if the greedy policy needed it, else (the compiled
+    backend) when the result's ``Q`` is first read, so that no ``[S, A]``
+    array is made unless asked for. The work counts are those of ``ops``
+    before the final policy and ``Q``.
     """
     check_finite(V, "the value", gamma)
     work = (ops.work.backups, ops.work.policy_products)
-    Q = ops.q(V, gamma)
+    Q = None
     if policy is None:
-        policy = greedy_policy(ops.mdp, Q, gamma, atol=tie_atol)
+        policy, Q = ops.greedy(V, gamma, atol=tie_atol)
+    elif ops.compiled is None:
+        Q = ops.q(V, gamma)
     return PlanningResult(
         V=V,
         Q=Q,
+        compute_Q=ops.q_later(V, gamma) if Q is None else None,
         policy=policy,
         iterations=len(residuals),
         converged=status == "converged",

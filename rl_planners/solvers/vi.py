@@ -126,16 +126,16 @@ def value_iteration(
     gamma = check_gamma(gamma)
     tol = check_tol(tol)
     max_iterations = check_max_iterations(max_iterations)
-    rule = StoppingRule(gamma, tol, stopping, mdp)
     check_choice(method, "method", SWEEP_METHODS)
     gauss_seidel = method == "gauss-seidel"
+    ops = operators(mdp, backend, gauss_seidel=gauss_seidel)
+    rule = StoppingRule(gamma, tol, stopping, ops=ops)
     if V0 is not None:
         V = check_values(mdp, V0, "V0")
     elif gauss_seidel and gamma < 1.0:
         V = np.full(mdp.n_states, min(0.0, float(mdp.R.min())) / (1.0 - gamma))
     else:
         V = np.zeros(mdp.n_states)
-    ops = operators(mdp, backend, gauss_seidel=gauss_seidel)
     spare = np.empty_like(V)
     certify = False  # Gauss–Seidel: the last sweep met the rule; a Jacobi sweep checks
     reverse = False  # the direction of the next Gauss–Seidel sweep
@@ -154,6 +154,7 @@ def value_iteration(
         return stop, residual
 
     residuals, status = iterate("value_iteration", sweep, max_iterations, callback, interruptible)
+    spare = None  # the sweeps' second buffer: free before the final greedy pass
     return planning_result(
         ops,
         V,
