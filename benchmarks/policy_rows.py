@@ -5,9 +5,9 @@ For Garnet 10^6 (4 actions, 5 outcomes) and the 1000 x 1000 slippery grid
 
 - a full Jacobi sweep ``T V`` (all ``S·A`` rows);
 - ``T_π V`` reading the policy's rows where they lie in the model
-  (``kernels.policy_apply``, the path before the rows were gathered);
-- gathering the rows once (``kernels.gather_policy_rows``);
-- ``T_π V`` on the gathered ``[S]`` rows (``kernels.rows_apply``).
+  (``policy_rows.policy_apply``, the path before the rows were gathered);
+- gathering the rows once (``policy_rows.gather_policy_rows``);
+- ``T_π V`` on the gathered ``[S]`` rows (``policy_rows.rows_apply``).
 
 Run from the repository root: ``python benchmarks/policy_rows.py``.
 """
@@ -27,7 +27,7 @@ sys.path.insert(0, str(HERE))
 from models import garnet, slippery_grid  # noqa: E402
 
 from rl_planners import TabularMDP  # noqa: E402
-from rl_planners.bellman import kernels  # noqa: E402
+from rl_planners.bellman import kernels, policy_rows  # noqa: E402
 
 ROUNDS = 15
 
@@ -39,14 +39,14 @@ def measure(mdp: TabularMDP) -> dict[str, float]:
     policy = rng.integers(0, mdp.n_actions, mdp.n_states)
     V = rng.random(mdp.n_states)
     out = np.empty_like(V)
-    rows = kernels.gather_policy_rows(model, policy)
+    rows = policy_rows.gather_policy_rows(model, policy)
     calls = {
         "sweep": lambda: kernels.jacobi_sweep(model, V, 0.99, out),
-        "in place": lambda: kernels.policy_apply(
+        "in place": lambda: policy_rows.policy_apply(
             model, policy, V, alpha=0.0, beta=1.0, g=0.99, out=out
         ),
-        "gather": lambda: kernels.gather_policy_rows(model, policy),
-        "gathered": lambda: kernels.rows_apply(rows, V, alpha=0.0, beta=1.0, g=0.99, out=out),
+        "gather": lambda: policy_rows.gather_policy_rows(model, policy),
+        "gathered": lambda: policy_rows.rows_apply(rows, V, alpha=0.0, beta=1.0, g=0.99, out=out),
     }
     times: dict[str, list[float]] = {label: [] for label in calls}
     for call in calls.values():

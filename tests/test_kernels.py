@@ -33,6 +33,7 @@ from rl_planners.bellman import (
     operators,
     optimality_backup,
     policy_model,
+    policy_rows,
     q_from_v,
 )
 
@@ -88,10 +89,10 @@ def test_policy_kernel_matches_the_expectation_backup(model: RandomMDP, gamma, d
     x = data.draw(st.integers(0, 2**32 - 1).map(np.random.default_rng)).normal(size=mdp.n_states)
     P_pi, R_pi = policy_model(mdp, policy)
     model_arrays = kernels.prepare(mdp)
-    backup = kernels.policy_apply(model_arrays, policy, x, alpha=0.0, beta=1.0, g=gamma)
+    backup = policy_rows.policy_apply(model_arrays, policy, x, alpha=0.0, beta=1.0, g=gamma)
     expected = expectation_backup(P_pi, R_pi, x, gamma)
     np.testing.assert_allclose(backup, expected, rtol=0, atol=scale(expected))
-    product = kernels.policy_apply(model_arrays, policy, x, alpha=1.0, beta=0.0, g=-gamma)
+    product = policy_rows.policy_apply(model_arrays, policy, x, alpha=1.0, beta=0.0, g=-gamma)
     expected = x - gamma * (P_pi @ x)
     np.testing.assert_allclose(product, expected, rtol=0, atol=scale(expected))
 
@@ -143,7 +144,7 @@ def test_kernels_for_a_fixed_row_width_match_the_reference(width, padded, expect
     policy = rng.integers(0, mdp.n_actions, mdp.n_states)
     P_pi, R_pi = policy_model(mdp, policy)
     expected = expectation_backup(P_pi, R_pi, V, gamma)
-    backup = kernels.policy_apply(model, policy, V, alpha=0.0, beta=1.0, g=gamma)
+    backup = policy_rows.policy_apply(model, policy, V, alpha=0.0, beta=1.0, g=gamma)
     np.testing.assert_allclose(backup, expected, rtol=0, atol=scale(expected))
     swept = V.copy()
     kernels.gauss_seidel_sweep(model, swept, gamma)

@@ -31,7 +31,7 @@ from rl_planners import (
     q_from_v,
     value_iteration,
 )
-from rl_planners.bellman import kernels, operators
+from rl_planners.bellman import kernels, operators, policy_rows
 
 pytest.importorskip("numba")
 
@@ -74,7 +74,7 @@ def test_gathered_rows_are_contiguous_and_one_action_wide():
     )
     model = kernels.prepare(mdp)
     policy = rng.integers(0, 4, 50)
-    rows = kernels.gather_policy_rows(model, policy)
+    rows = policy_rows.gather_policy_rows(model, policy)
     assert rows.n_actions == 1 and rows.next_state.size == 50 * 3  # 1/A of the outcomes
     assert rows.next_state.flags.c_contiguous and rows.prob.flags.c_contiguous
     chosen = np.arange(50) * 4 + policy

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from rl_planners.bellman import kernels
+from rl_planners.bellman import kernels, policy_rows
 from rl_planners.bellman.formulas import (
     expectation_backup,
     greedy_policy,
@@ -76,7 +76,7 @@ class PolicyOperator:
 
     R_pi: np.ndarray
     P_pi: sp.csr_matrix | None = field(repr=False)  # [S, S] (NumPy backend)
-    rows: Any = field(repr=False)  # kernels.gather_policy_rows (compiled backend)
+    rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
 
     def apply(self, V: np.ndarray, gamma: float, out: np.ndarray | None = None) -> np.ndarray:
@@ -84,14 +84,14 @@ class PolicyOperator:
         self.work.policy_products += 1
         if self.rows is None:
             return expectation_backup(self.P_pi, self.R_pi, V, gamma)
-        return kernels.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
+        return policy_rows.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
     def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
         """``(I − γ P_π) x``, the left-hand side of ``(I − γ P_π) V = R_π``."""
         self.work.policy_products += 1
         if self.rows is None:
             return x - gamma * (self.P_pi @ x)
-        return kernels.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma)
+        return policy_rows.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma)
 
 
 @dataclass(frozen=True, eq=False)
@@ -176,7 +176,7 @@ class Operators:
         """
         if self.compiled is not None and policy.ndim == 1:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
-            rows = kernels.gather_policy_rows(self.compiled, actions)
+            rows = policy_rows.gather_policy_rows(self.compiled, actions)
             return PolicyOperator(rows.R, None, rows, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
