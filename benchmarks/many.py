@@ -85,7 +85,7 @@ def main() -> None:
     args = parser.parse_args()
 
     env_problems = [
-        ("rl_planners/Garnet-v0", {"n_states": args.states, "seed": seed})
+        ("envs:rl_planners/Garnet-v0", {"n_states": args.states, "seed": seed})
         for seed in range(args.models)
     ]
     build, models = timed(

@@ -156,8 +156,9 @@ def solve_many(
           ``{"mdp": ..., "gamma": ...}`` (``kwargs`` and ``gamma`` optional).
 
         An env is made in the worker with ``gymnasium.make(env_id, **kwargs)``
-        (after ``import envs`` registers this project's ``rl_planners/`` ids)
-        and read with :meth:`TabularMDP.from_env`.
+        and read with :meth:`TabularMDP.from_env`. A worker that has not
+        imported ``envs`` (Dask, Ray, a spawned pool) knows this project's ids
+        in the form ``"envs:rl_planners/Garnet-v0"``, which imports it.
     solver : str or callable
         ``"value_iteration"`` (default), ``"policy_iteration"``,
         ``"modified_policy_iteration"`` (:data:`SOLVERS`), or a callable

@@ -148,9 +148,13 @@ def describe(value: Any) -> str:
 
 
 def _model_from_env(problem: EnvProblem) -> TabularMDP:
-    """Make the env with ``gymnasium.make`` and read its model (in the worker)."""
-    import envs  # noqa: F401  (registers the rl_planners/ ids in this process)
+    """Make the env with ``gymnasium.make`` and read its model (in the worker).
 
+    The library imports no env package (``envs`` imports the library): an id of
+    this project's envs is known to a worker that imported ``envs`` (a forked
+    pool inherits the registry), or written ``"envs:rl_planners/Garnet-v0"``,
+    for which Gymnasium imports ``envs`` itself.
+    """
     env = gymnasium.make(problem.env_id, **problem.kwargs)
     try:
         return TabularMDP.from_env(env)
