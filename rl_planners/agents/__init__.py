@@ -9,6 +9,7 @@ from rl_planners.agents.evaluation import EvaluationResult, evaluate_policy, exp
 from rl_planners.agents.files import load_agent, save_agent
 from rl_planners.agents.finite_horizon import FiniteHorizonAgent, TimeStepTracker
 from rl_planners.agents.policies import StationaryPolicy, TimeDependentPolicy
+from rl_planners.agents.soft import SoftValueIterationAgent
 from rl_planners.agents.stationary import (
     ModifiedPolicyIterationAgent,
     PlanningAgent,
@@ -22,6 +23,7 @@ __all__ = [
     "ModifiedPolicyIterationAgent",
     "PlanningAgent",
     "PolicyIterationAgent",
+    "SoftValueIterationAgent",
     "StationaryPolicy",
     "TabularAgent",
     "TimeDependentPolicy",
