@@ -516,3 +516,122 @@ def test_tabular_envs_reads_no_model():
     assert infos["CliffWalking-v1"].max_episode_steps is None
     assert infos["Taxi-v4"].grid_shape is None
     assert (infos["Taxi-v4"].n_states, infos["Taxi-v4"].n_actions) == (500, 6)
+
+
+# ================================================================= regret
+def _policy_file(tmp_path, array, name="policy.npy") -> str:
+    path = tmp_path / name
+    np.save(path, array)
+    return str(path)
+
+
+def _figures(out: str) -> dict[str, float]:
+    found = re.findall(r"^  (policy|optimum|gap \(regret\))\s+(\S+)$", out, flags=re.M)
+    return {label: float(value) for label, value in found}
+
+
+def test_regret_prints_the_exact_return_the_optimum_and_the_gap(capsys, tmp_path):
+    env = gym.make("FrozenLake-v1")
+    mdp = TabularMDP.from_env(env)
+    policy = value_iteration(mdp, 0.99).policy
+    code, out, err = run_main(
+        capsys, "regret", "FrozenLake-v1", "--policy", _policy_file(tmp_path, policy)
+    )
+    assert code == 0, err
+    assert "undiscounted, within 100 steps" in out
+    figures = _figures(out)
+    # In-test references: the policy's 100-step return (expected_return) and the
+    # optimum by dense backward induction over 100 steps.
+    from tests.independent import dense_backward_induction, dense_model
+
+    T, R = dense_model(env.unwrapped.P)
+    optimum = float(mdp.initial_distribution @ dense_backward_induction(T, R, 100, 1.0)[0][0])
+    policy_return = expected_return(mdp, policy, 1.0, horizon=100)
+    assert figures["policy"] == pytest.approx(policy_return, rel=1e-5)
+    assert figures["optimum"] == pytest.approx(optimum, rel=1e-5)
+    assert figures["gap (regret)"] == pytest.approx(optimum - policy_return, rel=1e-4)
+    # reference_values: FrozenLake-v1 within 100 steps, optimum 0.744190, VI policy 0.740165
+    assert figures["optimum"] == pytest.approx(0.744190, abs=1e-6)
+    worst = section(out, "the 5 states with the largest gaps")
+    assert worst[2].split()[0] == "3"  # the state with the largest gap first
+
+
+def test_regret_with_gamma_is_the_discounted_return_and_zero_for_the_optimum(capsys, tmp_path):
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
+    optimal = policy_iteration(mdp, 0.9).policy
+    code, out, err = run_main(
+        capsys,
+        "regret",
+        "FrozenLake-v1",
+        "--policy",
+        _policy_file(tmp_path, optimal),
+        "--gamma",
+        "0.9",
+    )
+    assert code == 0, err
+    assert "discounted (gamma=0.9), no time limit" in out
+    figures = _figures(out)
+    assert figures["policy"] == pytest.approx(expected_return(mdp, optimal, 0.9), rel=1e-5)
+    assert abs(figures["gap (regret)"]) < 1e-9
+
+
+def test_regret_reads_q_values_and_a_horizon(capsys, tmp_path):
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
+    result = value_iteration(mdp, 0.99)
+    code, out, err = run_main(
+        capsys,
+        "regret",
+        "FrozenLake-v1",
+        "--policy",
+        _policy_file(tmp_path, result.Q),
+        "--horizon",
+        "10",
+    )
+    assert code == 0, err
+    assert "undiscounted, within 10 steps" in out
+    expected = expected_return(mdp, result.policy, 1.0, horizon=10)  # greedy in Q
+    assert _figures(out)["policy"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("array", "fragments"),
+    [
+        (None, ["no such file"]),
+        (np.zeros(5, dtype=np.int64), ["shape (16,)", "got shape (5,)"]),
+        (np.full(16, 7), ["0..3", "got 7 at state 0"]),
+        (np.array(["a"] * 16, dtype=object), ["not a .npy file of numbers"]),
+    ],
+)
+def test_regret_bad_policy_files_are_one_line(capsys, tmp_path, array, fragments):
+    path = str(tmp_path / "missing.npy") if array is None else _policy_file(tmp_path, array)
+    code, out, err = run_main(capsys, "regret", "FrozenLake-v1", "--policy", path)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_regret_without_a_horizon_asks_for_gamma_or_horizon(capsys, tmp_path):
+    path = _policy_file(tmp_path, np.zeros(48, dtype=np.int64))
+    code, out, err = run_main(capsys, "regret", "CliffWalking-v1", "--policy", path)
+    assert_one_line_error(code, err, "no time limit", "--gamma", "--horizon")
+    assert out == ""
+
+
+def test_regret_needs_a_policy_and_is_in_the_help(capsys):
+    code, _, err = run_main(capsys, "regret", "FrozenLake-v1")
+    assert code == 2 and "--policy" in err
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and "regret" in out
+    code, out, _ = run_main(capsys, "regret", "--help")
+    assert code == 0
+    for flag in ("--policy", "--gamma", "--horizon", "--env-kwargs"):
+        assert flag in out
+
+
+def test_the_planner_flags_come_from_the_table(capsys):
+    from rl_planners.agents.planners import PLANNERS
+
+    code, out, _ = run_main(capsys, "solve", "--help")
+    assert code == 0
+    assert "{" + ",".join(PLANNERS) + "}" in out
+    offered = {option for planner in PLANNERS.values() for option in planner.flags}
+    for option in offered:
+        assert "--" + option.replace("_", "-") in out

@@ -259,7 +259,12 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
 
 def describe_solution(
-    env: Any, V: np.ndarray, policy: np.ndarray, *, ascii_only: bool = False
+    env: Any,
+    V: np.ndarray,
+    policy: np.ndarray,
+    *,
+    ascii_only: bool = False,
+    mdp: TabularMDP | None = None,
 ) -> str:
     """``V`` and the policy of an env, as the command line prints them.
 
@@ -277,8 +282,12 @@ def describe_solution(
     policy : array_like of int, shape (S,)
     ascii_only : bool
         Draw ``< v > ^`` instead of arrows.
+    mdp : TabularMDP, optional
+        The model of ``env`` if it is already built (an agent's ``mdp``);
+        default: read from ``env``. The env then gives only the layout (grid
+        shape, arrows, action names).
     """
-    mdp = TabularMDP.from_env(env)
+    mdp = TabularMDP.from_env(env) if mdp is None else mdp
     values, actions = np.asarray(V, dtype=np.float64), np.asarray(policy)
     shape = grid_shape(env)
     if shape is not None and max(shape) <= MAX_GRID_SIDE:

@@ -213,7 +213,9 @@ def convergence_plot(
     return ax
 
 
-def solution_figure(env: Any, result: PlanningResult, label: str = "") -> Figure:
+def solution_figure(
+    env: Any, result: PlanningResult, label: str = "", *, mdp: TabularMDP | None = None
+) -> Figure:
     """A figure of a solve: the value heatmap with arrows (grid envs) and the convergence plot.
 
     Made without pyplot (no window, no global figure list), ready for
@@ -228,6 +230,9 @@ def solution_figure(env: Any, result: PlanningResult, label: str = "") -> Figure
     result : PlanningResult
     label : str
         The name of the planner, for the legend.
+    mdp : TabularMDP, optional
+        The model of ``env`` if it is already built; default: read from
+        ``env``, which otherwise gives only the layout (grid shape, arrows, id).
     """
     require_matplotlib()
     from matplotlib.figure import Figure
@@ -243,7 +248,7 @@ def solution_figure(env: Any, result: PlanningResult, label: str = "") -> Figure
         shape,
         action_arrows(env),
         ax=figure.add_subplot(1, 2, 1),
-        terminal=terminal_states(TabularMDP.from_env(env)),
+        terminal=terminal_states(TabularMDP.from_env(env) if mdp is None else mdp),
         title=f"{spec.id}: V and the greedy policy" if spec else "V and the greedy policy",
     )
     convergence_plot({label: result}, ax=figure.add_subplot(1, 2, 2))
