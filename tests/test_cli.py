@@ -604,7 +604,7 @@ def test_regret_reads_q_values_and_a_horizon(capsys, tmp_path):
 )
 def test_regret_bad_policy_files_are_one_line(capsys, tmp_path, array, fragments):
     path = str(tmp_path / "missing.npy") if array is None else _policy_file(tmp_path, array)
-    code, out, err = run_main(capsys, "regret", "FrozenLake-v1", "--policy", path)
+    code, _, err = run_main(capsys, "regret", "FrozenLake-v1", "--policy", path)
     assert_one_line_error(code, err, *fragments)
 
 
