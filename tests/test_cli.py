@@ -635,3 +635,17 @@ def test_the_planner_flags_come_from_the_table(capsys):
     offered = {option for planner in PLANNERS.values() for option in planner.flags}
     for option in offered:
         assert "--" + option.replace("_", "-") in out
+
+
+def test_the_readme_regret_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """README "Command line": the block that saves policy.npy, then the regret line."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if "policy.npy" in b]
+    (line,) = [ln for ln in readme.splitlines() if ln.startswith("python -m rl_planners regret")]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    command, claimed = line.split("  # ")
+    code, out, err = run_main(capsys, *command.split()[3:])
+    assert code == 0, err
+    assert f"{float(claimed.split()[1]):.6g}" in out  # the gap the comment claims
