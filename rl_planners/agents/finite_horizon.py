@@ -68,11 +68,15 @@ import warnings
 import weakref
 from typing import Any, Literal
 
-import gymnasium as gym
 import numpy as np
 
 from rl_planners.agents.base import TabularAgent
 from rl_planners.agents.policies import TimeDependentPolicy, check_state, check_states
+from rl_planners.agents.time_steps import (
+    TimeStepTracker,
+    followed_time_step,
+    recurrent_time_steps,
+)
 from rl_planners.gym_env import env_id, env_name, find_wrapper, time_limit
 from rl_planners.mdp import TabularMDP
 from rl_planners.persistence import AgentFile
@@ -81,46 +85,6 @@ from rl_planners.solvers import backward_induction, check_solver_options
 from rl_planners.validation import check_choice, check_gamma, check_int
 
 __all__ = ["FiniteHorizonAgent", "TimeStepTracker"]
-
-
-class TimeStepTracker(gym.Wrapper):
-    """A wrapper that counts the steps of the current episode, for a :class:`FiniteHorizonAgent`.
-
-    Made by :meth:`FiniteHorizonAgent.wrap`. It changes nothing the env
-    returns; it records, after each ``reset`` and ``step`` that passes
-    through it, how many steps the episode has taken, the last observation,
-    and whether the episode has ended.
-
-    Attributes
-    ----------
-    elapsed_steps : int or None
-        Steps taken since the last ``reset``: the time step ``t`` of the
-        next action. ``None`` until the first ``reset``.
-    last_observation : Any
-        The observation the last ``reset`` or ``step`` returned.
-    episode_over : bool
-        Whether the last ``step`` reported ``terminated`` or ``truncated``.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.elapsed_steps: int | None = None
-        self.last_observation: Any = None
-        self.episode_over = False
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        self.elapsed_steps, self.last_observation, self.episode_over = 0, obs, False
-        return obs, info
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        if self.elapsed_steps is None:
-            raise gym.error.ResetNeeded("call env.reset() before env.step()")
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.elapsed_steps += 1
-        self.last_observation = obs
-        self.episode_over = bool(terminated or truncated)
-        return obs, reward, terminated, truncated, info
 
 
 class FiniteHorizonAgent(TabularAgent):
@@ -430,66 +394,11 @@ class FiniteHorizonAgent(TabularAgent):
     def _followed_time_step(self, state: int) -> int:
         """The step count of the env followed, checked against ``state``."""
         tracker = None if self._tracker is None else self._tracker()
-        if tracker is None:
-            raise ValueError(
-                f"{type(self).__name__}.act needs the time step of the episode and does "
-                "not know it: call env = agent.wrap(env) once before the loop (and use "
-                "the env it returns), so that the agent counts the steps since each "
-                "env.reset(); or pass it: agent.act(obs, t=<steps taken in the episode>)"
-            )
-        if tracker.elapsed_steps is None:
-            raise ValueError(
-                "the env the agent follows has not been reset through the wrapper "
-                "agent.wrap returned: call reset and step on that env (env = "
-                "agent.wrap(env); obs, info = env.reset()), not on the env inside it"
-            )
-        if tracker.episode_over:
-            raise ValueError(
-                f"the episode of the env the agent follows has ended (terminated or "
-                f"truncated after {tracker.elapsed_steps} steps): call env.reset() "
-                "before acting again"
-            )
-        if not _same_state(tracker.last_observation, state):
-            raise ValueError(
-                f"observation {state} is not the one the env the agent follows last "
-                f"returned ({tracker.last_observation!r}), so its time step is unknown: "
-                "step and reset the env agent.wrap returned, not the env inside it; to "
-                "act in several envs use predict(obs, state, episode_start) or "
-                "act(obs, t=...)"
-            )
-        return self._plan.check_time_step(tracker.elapsed_steps)
+        return followed_time_step(tracker, state, self._plan, type(self).__name__)
 
     def _time_steps(self, shape: tuple[int, ...], state: Any, episode_start: Any) -> np.ndarray:
         """``t`` of each observation from ``state`` and ``episode_start`` (SB3's recurrence)."""
-        size = int(np.prod(shape, dtype=np.int64))
-        starts = None
-        if episode_start is not None:
-            starts = _flags(episode_start, size, "episode_start").reshape(shape)
-        if state is None:
-            if starts is None or not starts.all():
-                unknown = (
-                    "" if starts is None else f" (episode_start is False at {_where(~starts)})"
-                )
-                raise ValueError(
-                    f"{type(self).__name__}.predict needs the time step of each "
-                    f"observation{unknown}: pass episode_start=True at the first step of "
-                    "an episode (state=None then means t = 0) and afterwards the state "
-                    "predict returned, with episode_start=dones, as Stable-Baselines3's "
-                    "evaluate_policy does; or state=<steps taken in each episode>"
-                )
-            return np.zeros(shape, dtype=np.int64)
-        t = _steps(state, size).reshape(shape)
-        if starts is not None:
-            t = np.where(starts, 0, t)
-        late = t >= self._horizon
-        if late.any():
-            first = int(t[late].flat[0])
-            where = f" at index {_where(late)}" if t.ndim else ""
-            raise ValueError(
-                f"{self._plan.past_horizon(first)}{where}; with Stable-Baselines3 pass "
-                "episode_start=dones so that the time step restarts with each episode"
-            )
-        return t
+        return recurrent_time_steps(shape, state, episode_start, self._plan, type(self).__name__)
 
     def expected_return(self, gamma: float | None = None) -> float:
         """Undefined for a plan of ``H`` steps: raises ``ValueError``.
@@ -560,54 +469,3 @@ def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
             stacklevel=3,
         )
     return horizon
-
-
-def _same_state(observation: Any, state: int) -> bool:
-    try:
-        return int(observation) == state
-    except (TypeError, ValueError):
-        return False
-
-
-def _flags(value: Any, size: int, name: str) -> np.ndarray:
-    """``value`` as a bool array of ``size`` entries (bools, or 0/1 numbers), or raise."""
-    try:
-        array = np.asarray(value).reshape(-1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be booleans, got {value!r}") from error
-    if array.size != size:
-        raise ValueError(
-            f"{name} must have one entry per observation ({size}), got {array.size}: {value!r}"
-        )
-    if array.dtype.kind != "b":
-        if array.dtype.kind not in "iuf" or not np.isin(array, (0, 1)).all():
-            raise ValueError(f"{name} must be booleans (or 0/1), got {value!r}")
-        array = array != 0
-    return array
-
-
-def _steps(value: Any, size: int) -> np.ndarray:
-    """``state`` as an int64 array of ``size`` time steps ``>= 0``, or raise."""
-    try:
-        array = np.asarray(value).reshape(-1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"state must hold the time step of each observation (ints), got {value!r}"
-        ) from error
-    if array.size != size:
-        raise ValueError(
-            f"state must hold one time step per observation ({size}), got {array.size}: "
-            f"{value!r}; pass the state the previous predict returned"
-        )
-    if array.size and array.dtype.kind not in "iu":
-        raise ValueError(
-            f"state must hold integer time steps, got dtype {array.dtype}: {value!r}; "
-            "pass the state the previous predict returned"
-        )
-    if (array < 0).any():
-        raise ValueError(f"state holds a negative time step: {value!r}")
-    return array.astype(np.int64)
-
-
-def _where(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask.reshape(-1))[0])
