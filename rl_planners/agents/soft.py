@@ -17,7 +17,7 @@ Example
 >>> import gymnasium as gym
 >>> agent = SoftValueIterationAgent(gym.make("FrozenLake-v1"), gamma=0.99,
 ...                                 temperature=0.01, seed=0)
->>> agent.act(0, deterministic=True) == agent.policy[0]
+>>> agent.act(0, deterministic=True) == int(agent.policy[0])
 True
 """
 
