@@ -1,7 +1,8 @@
 """The agents: thin classes that plan once and hold a policy value.
 
-Imports flow ``policies → evaluation → base → stationary, finite_horizon →
-files → planners``; the solvers are below, the command line above.
+Imports flow ``policies → exact → evaluation → base → stationary, soft,
+time_steps → finite_horizon → files, planners``; the solvers are below, the
+command line above.
 """
 
 from rl_planners.agents.base import TabularAgent
@@ -16,6 +17,7 @@ from rl_planners.agents.stationary import (
     PolicyIterationAgent,
     ValueIterationAgent,
 )
+from rl_planners.agents.time_steps import TimedObservation
 
 __all__ = [
     "EvaluationResult",
@@ -28,6 +30,7 @@ __all__ = [
     "TabularAgent",
     "TimeDependentPolicy",
     "TimeStepTracker",
+    "TimedObservation",
     "ValueIterationAgent",
     "evaluate_policy",
     "expected_return",

@@ -2,9 +2,10 @@ r"""What every agent shares: the env it planned for, its policy, its figures and
 
 :class:`TabularAgent` holds a solver's result and a policy value
 (:mod:`~rl_planners.agents.policies`), and answers questions; nothing about
-it changes after construction (a :class:`FiniteHorizonAgent` following an env
-through :meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap`
-only records which env to read the time step from). Acting, evaluating and
+it changes after construction (a :class:`FiniteHorizonAgent` reads the time
+step from the observations of the env
+:meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap` returns, not
+from itself). Acting, evaluating and
 the exact figures all go through the policy value, so the stationary and the
 time-dependent agents share them without hooks:
 

@@ -24,10 +24,11 @@ Gymnasium's registry, where the stationary value-iteration policy
 the time step to act. It gets it in one of three ways, and never guesses:
 
 - ``env = agent.wrap(env)`` once, before the loop: the returned
-  :class:`TimeStepTracker` counts the steps since the env's last ``reset``,
-  and :meth:`FiniteHorizonAgent.act` reads the count. The count is the env's,
-  not the agent's: it cannot drift if ``act`` is called twice for one step,
-  and every ``env.reset()`` restarts it;
+  :class:`TimeStepTracker` counts the steps since the env's last ``reset``
+  and stamps each observation with the count, which
+  :meth:`FiniteHorizonAgent.act` reads from the observation. The count is
+  the env's, not the agent's: it cannot drift if ``act`` is called twice
+  for one step, and every ``env.reset()`` restarts it;
 - ``agent.act(obs, t)``: the caller gives ``t``;
 - :meth:`FiniteHorizonAgent.predict` carries ``t`` in the recurrent
   ``state``, as Stable-Baselines3 does for recurrent policies.
@@ -65,7 +66,6 @@ References
 from __future__ import annotations
 
 import warnings
-import weakref
 from typing import Any, Literal
 
 import numpy as np
@@ -74,7 +74,7 @@ from rl_planners.agents.base import TabularAgent
 from rl_planners.agents.policies import TimeDependentPolicy, check_state, check_states
 from rl_planners.agents.time_steps import (
     TimeStepTracker,
-    followed_time_step,
+    observed_time_step,
     recurrent_time_steps,
 )
 from rl_planners.gym_env import env_id, env_name, find_wrapper, time_limit
@@ -147,10 +147,11 @@ class FiniteHorizonAgent(TabularAgent):
 
     Notes
     -----
-    **State.** Apart from what it planned, the agent holds one thing: a weak
-    reference to the :class:`TimeStepTracker` it follows, set by
-    :meth:`wrap`. Only :meth:`act` without ``t`` reads it; :meth:`predict`,
-    :meth:`evaluate` and the exact figures never do.
+    **State.** The agent holds only what it planned; nothing changes after
+    construction. :meth:`wrap` records nothing on the agent: the time step
+    travels with each observation of the wrapped env
+    (:class:`~rl_planners.agents.time_steps.TimedObservation`), and
+    :meth:`act` without ``t`` reads it from the observation it is given.
 
     **Acting past the horizon.** At ``t ≥ H`` there is no planned action:
     ``act`` and ``predict`` raise ``ValueError`` rather than fall back to
@@ -165,8 +166,7 @@ class FiniteHorizonAgent(TabularAgent):
     the env has none (episodes still running are cut there and counted in
     ``n_cut``, without a warning). If episodes could run longer than ``H``
     (the env's limit or ``max_steps`` exceeds it) it raises ``ValueError``
-    before playing: pass ``max_steps=H``, or plan for the env's limit. It
-    neither reads nor changes what :meth:`wrap` set.
+    before playing: pass ``max_steps=H``, or plan for the env's limit.
 
     **Exact figures.** :meth:`expected_return_within_limit` is
     ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
@@ -227,7 +227,6 @@ class FiniteHorizonAgent(TabularAgent):
         )
         self._hold(result=result, plan=TimeDependentPolicy(result.policy, note), **parts)
         self._horizon = int(result.horizon)
-        self._tracker: weakref.ref[TimeStepTracker] | None = None
 
     @classmethod
     def from_saved(cls, parts: AgentFile, source: str) -> FiniteHorizonAgent:
@@ -283,18 +282,15 @@ class FiniteHorizonAgent(TabularAgent):
 
     # --------------------------------------------------------------- acting
     def wrap(self, env: Any) -> Any:
-        """Follow the episodes of ``env``: returns it wrapped in a :class:`TimeStepTracker`.
+        """``env`` wrapped in a :class:`TimeStepTracker`, whose observations carry their time step.
 
-        Call it once, before the loop, and use the returned env from then on;
-        :meth:`act` without ``t`` then acts at the step count of the
-        episode the env is in. If ``env`` already has a tracker among its
-        wrappers, that one is followed and ``env`` is returned unchanged.
-        The agent refers to the tracker weakly: it follows it as long as
-        the returned env is in use.
-
-        The agent follows one env at a time, the last one passed here. To
-        act in several envs at once use :meth:`predict` with ``state``, or
-        ``act(obs, t)``.
+        Call it once, before the loop, and reset and step the returned env
+        from then on: each observation it returns is the same ``int`` with
+        the episode's step count attached
+        (:class:`~rl_planners.agents.time_steps.TimedObservation`), and
+        :meth:`act` without ``t`` reads it there. If ``env`` already has a
+        tracker among its wrappers, ``env`` is returned unchanged. The agent
+        records nothing: one agent can act in several wrapped envs at once.
 
         Raises
         ------
@@ -308,10 +304,8 @@ class FiniteHorizonAgent(TabularAgent):
             vector_advice="Use predict(obs, state, episode_start), which keeps the time "
             "step of each env in state.",
         )
-        tracker = find_wrapper(env, TimeStepTracker)
-        if tracker is None:
-            tracker = env = TimeStepTracker(env)
-        self._tracker = weakref.ref(tracker)
+        if find_wrapper(env, TimeStepTracker) is None:
+            env = TimeStepTracker(env)
         return env
 
     def act(self, obs: Any, t: int | None = None) -> int:
@@ -323,22 +317,25 @@ class FiniteHorizonAgent(TabularAgent):
             A state index in ``0..S-1``.
         t : int, optional
             Steps taken in the episode before this action (0 for the first).
-            Default: the step count of the env followed since :meth:`wrap`.
+            Default: the time step ``obs`` carries, if it came from an env
+            :meth:`wrap` returned.
 
         Raises
         ------
         ValueError
             If ``obs`` is not a state index in range; if ``t`` is negative
             or at least ``horizon`` (no action is planned there); or, without
-            ``t``, if the agent cannot know the time step: no env was wrapped,
-            the wrapped env has not been reset through the wrapper, its
-            episode has ended, or ``obs`` is not the observation it last
-            returned (the inner env stepped directly, or another env's).
+            ``t``, if ``obs`` carries no time step (no env was wrapped, or
+            the env inside the wrapper was reset or stepped directly), or it
+            ended its episode.
         TypeError
             If ``t`` is not an int.
         """
         state = check_state(obs, self.n_states, self._planned_for())
-        t = self._followed_time_step(state) if t is None else self._plan.check_time_step(t)
+        if t is None:
+            t = observed_time_step(obs, self._plan, type(self).__name__)
+        else:
+            t = self._plan.check_time_step(t)
         return int(self._plan.actions[t, state])
 
     def predict(
@@ -390,11 +387,6 @@ class FiniteHorizonAgent(TabularAgent):
         t = self._time_steps(obs.shape, state, episode_start)
         actions = np.asarray(self._plan.select(obs, t), dtype=np.int64)
         return actions, np.asarray(t + 1, dtype=np.int64)
-
-    def _followed_time_step(self, state: int) -> int:
-        """The step count of the env followed, checked against ``state``."""
-        tracker = None if self._tracker is None else self._tracker()
-        return followed_time_step(tracker, state, self._plan, type(self).__name__)
 
     def _time_steps(self, shape: tuple[int, ...], state: Any, episode_start: Any) -> np.ndarray:
         """``t`` of each observation from ``state`` and ``episode_start`` (SB3's recurrence)."""

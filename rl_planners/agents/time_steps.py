@@ -1,8 +1,10 @@
 """The time step of an episode, for agents whose policy depends on it.
 
-:class:`TimeStepTracker` is the wrapper that counts the steps of the env an
-agent follows (:meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap`);
-:func:`followed_time_step` reads it for ``act(obs)``, and
+:class:`TimeStepTracker` is the wrapper that counts the steps of an env's
+episodes and stamps each observation with its time step
+(:class:`TimedObservation`, made by
+:meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap`);
+:func:`observed_time_step` reads the stamp for ``act(obs)``, and
 :func:`recurrent_time_steps` reads Stable-Baselines3's recurrent ``state`` and
 ``episode_start`` for ``predict``. Every check names the value and what to do.
 """
@@ -18,22 +20,55 @@ from rl_planners.agents.policies import TimeDependentPolicy
 
 __all__ = [
     "TimeStepTracker",
+    "TimedObservation",
     "check_flags",
     "check_steps",
     "first_index",
-    "followed_time_step",
+    "observed_time_step",
     "recurrent_time_steps",
-    "same_state",
 ]
 
 
-class TimeStepTracker(gym.Wrapper):
-    """A wrapper that counts the steps of the current episode, for a :class:`FiniteHorizonAgent`.
+class TimedObservation(int):
+    """A state index that carries the time step at which the env returned it.
 
-    Made by :meth:`FiniteHorizonAgent.wrap`. It changes nothing the env
-    returns; it records, after each ``reset`` and ``step`` that passes
-    through it, how many steps the episode has taken, the last observation,
-    and whether the episode has ended.
+    An ``int`` in every respect (comparisons, indexing, ``repr``, JSON), with
+    two attributes more, read by :meth:`FiniteHorizonAgent.act
+    <rl_planners.agents.finite_horizon.FiniteHorizonAgent.act>`:
+
+    Attributes
+    ----------
+    t : int or None
+        Steps the episode had taken when this observation was returned: the
+        time step of the next action.
+    episode_over : bool
+        Whether the step that returned it ended the episode.
+    """
+
+    t: int | None
+    episode_over: bool
+
+    def __new__(cls, state: int, t: int | None = None, episode_over: bool = False):
+        observation = super().__new__(cls, state)
+        observation.t = t
+        observation.episode_over = episode_over
+        return observation
+
+    __repr__ = int.__repr__
+    __str__ = int.__str__
+
+
+class TimeStepTracker(gym.Wrapper):
+    """A wrapper that counts the steps of each episode and stamps its observations with them.
+
+    Made by :meth:`FiniteHorizonAgent.wrap
+    <rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap>`. It changes
+    no value the env returns: an integer observation comes back as a
+    :class:`TimedObservation`, the same ``int`` with the time step ``t`` of
+    the next action attached, which is where the agent reads it. The
+    tracker also records, after each ``reset`` and ``step``, how many steps
+    the episode has taken, the last observation, and whether the episode
+    has ended.
 
     Attributes
     ----------
@@ -52,9 +87,15 @@ class TimeStepTracker(gym.Wrapper):
         self.last_observation: Any = None
         self.episode_over = False
 
+    def _stamp(self, obs: Any) -> Any:
+        if isinstance(obs, bool) or not isinstance(obs, int | np.integer):
+            return obs
+        return TimedObservation(int(obs), self.elapsed_steps, self.episode_over)
+
     def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
         obs, info = self.env.reset(**kwargs)
-        self.elapsed_steps, self.last_observation, self.episode_over = 0, obs, False
+        self.elapsed_steps, self.episode_over = 0, False
+        self.last_observation = obs = self._stamp(obs)
         return obs, info
 
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
@@ -62,46 +103,30 @@ class TimeStepTracker(gym.Wrapper):
             raise gym.error.ResetNeeded("call env.reset() before env.step()")
         obs, reward, terminated, truncated, info = self.env.step(action)
         self.elapsed_steps += 1
-        self.last_observation = obs
         self.episode_over = bool(terminated or truncated)
+        self.last_observation = obs = self._stamp(obs)
         return obs, reward, terminated, truncated, info
 
 
-def followed_time_step(
-    tracker: TimeStepTracker | None, state: int, plan: TimeDependentPolicy, owner: str
-) -> int:
-    """The step count of the env ``tracker`` follows, checked against ``state``.
+def observed_time_step(observation: Any, plan: TimeDependentPolicy, owner: str) -> int:
+    """The time step ``observation`` carries (a :class:`TimedObservation`), checked.
 
     ``owner`` names the agent class in the messages.
     """
-    if tracker is None:
+    t = getattr(observation, "t", None)
+    if not isinstance(observation, TimedObservation) or t is None:
         raise ValueError(
-            f"{owner}.act needs the time step of the episode and does "
-            "not know it: call env = agent.wrap(env) once before the loop (and use "
-            "the env it returns), so that the agent counts the steps since each "
-            "env.reset(); or pass it: agent.act(obs, t=<steps taken in the episode>)"
+            f"{owner}.act needs the time step of the episode and this observation does "
+            "not carry it: call env = agent.wrap(env) once before the loop and reset and "
+            "step the env it returns (not the env inside it), whose observations carry "
+            "their time step; or pass it: agent.act(obs, t=<steps taken in the episode>)"
         )
-    if tracker.elapsed_steps is None:
+    if observation.episode_over:
         raise ValueError(
-            "the env the agent follows has not been reset through the wrapper "
-            "agent.wrap returned: call reset and step on that env (env = "
-            "agent.wrap(env); obs, info = env.reset()), not on the env inside it"
+            f"the episode this observation ended has ended (terminated or truncated "
+            f"after {t} steps): call env.reset() before acting again"
         )
-    if tracker.episode_over:
-        raise ValueError(
-            f"the episode of the env the agent follows has ended (terminated or "
-            f"truncated after {tracker.elapsed_steps} steps): call env.reset() "
-            "before acting again"
-        )
-    if not same_state(tracker.last_observation, state):
-        raise ValueError(
-            f"observation {state} is not the one the env the agent follows last "
-            f"returned ({tracker.last_observation!r}), so its time step is unknown: "
-            "step and reset the env agent.wrap returned, not the env inside it; to "
-            "act in several envs use predict(obs, state, episode_start) or "
-            "act(obs, t=...)"
-        )
-    return plan.check_time_step(tracker.elapsed_steps)
+    return plan.check_time_step(t)
 
 
 def recurrent_time_steps(
@@ -141,14 +166,6 @@ def recurrent_time_steps(
             "episode_start=dones so that the time step restarts with each episode"
         )
     return t
-
-
-def same_state(observation: Any, state: int) -> bool:
-    """Whether ``observation`` is the state index ``state``."""
-    try:
-        return int(observation) == state
-    except (TypeError, ValueError):
-        return False
 
 
 def check_flags(value: Any, size: int, name: str) -> np.ndarray:
