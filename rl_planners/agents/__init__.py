@@ -12,6 +12,7 @@ from rl_planners.agents.finite_horizon import FiniteHorizonAgent, TimeStepTracke
 from rl_planners.agents.policies import StationaryPolicy, TimeDependentPolicy
 from rl_planners.agents.soft import SoftValueIterationAgent
 from rl_planners.agents.stationary import (
+    InexactPolicyIterationAgent,
     ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
@@ -22,6 +23,7 @@ from rl_planners.agents.time_steps import TimedObservation
 __all__ = [
     "EvaluationResult",
     "FiniteHorizonAgent",
+    "InexactPolicyIterationAgent",
     "ModifiedPolicyIterationAgent",
     "PlanningAgent",
     "PolicyIterationAgent",

@@ -7,7 +7,7 @@ and defaults from its signature (:mod:`rl_planners.solvers.options`), the
 agents' option checks from the same signature, and the command line's
 ``--algo`` choices, option flags, help texts and ``compare`` rows from this
 table (:mod:`rl_planners.interface`). Adding a planner is one row here and
-a three-line agent class::
+a three-line agent class, as inexact policy iteration was added::
 
     class InexactPolicyIterationAgent(PlanningAgent):
         solver = staticmethod(inexact_policy_iteration)
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl_planners.agents.stationary import (
+    InexactPolicyIterationAgent,
     ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
@@ -96,6 +97,12 @@ PLANNERS: dict[str, Planner] = {
             "modified policy iteration",
             ModifiedPolicyIterationAgent,
             flags=("tol", "m", "max_iterations"),
+        ),
+        Planner(
+            "ipi",
+            "inexact policy iteration",
+            InexactPolicyIterationAgent,
+            flags=("tol", "max_iterations"),
         ),
     )
 }
