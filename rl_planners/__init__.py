@@ -7,6 +7,7 @@ agents built on them. See ``DESIGN.md`` for the architecture.
 from rl_planners.agents import (
     EvaluationResult,
     FiniteHorizonAgent,
+    InexactPolicyIterationAgent,
     ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
@@ -69,6 +70,7 @@ __all__ = [
     "EvaluationResult",
     "FiniteHorizonAgent",
     "FiniteHorizonResult",
+    "InexactPolicyIterationAgent",
     "MDPBatch",
     "ManyResult",
     "ModelError",

@@ -213,12 +213,13 @@ def test_compare_frozen_lake():
     rows = {
         line[:27].strip(): line[27:].split()
         for line in done.stdout.splitlines()
-        if line.startswith(("value", "policy", "modified", "linear"))
+        if line.startswith(("value", "policy", "modified", "inexact", "linear"))
     }
     assert list(rows) == [
         "value iteration",
         "policy iteration",
         "modified policy iteration",
+        "inexact policy iteration",
         "linear programming",
     ]
     for name, cells in rows.items():
@@ -340,6 +341,10 @@ def test_bad_input_is_one_line(capsys, command, args, fragments):
         ),
         (["play", "FrozenLake-v1", "--m", "5"], "value iteration takes no --m"),
         (
+            ["solve", "FrozenLake-v1", "--algo", "ipi", "--m", "5"],
+            "inexact policy iteration takes no --m (only modified policy iteration makes",
+        ),
+        (
             ["play", "FrozenLake-v1", "--episodes", "0"],
             "argument --episodes: expected an integer >= 1",
         ),
@@ -371,6 +376,23 @@ def test_solve_with_mpi_options(capsys):
     assert code == 0
     assert "modified policy iteration (gamma=0.99, tol=1e-06, m=5): converged" in out
     assert value_grid(out).shape == (8, 8)
+
+
+def test_solve_with_inexact_policy_iteration(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "solve", "FrozenLake8x8-v1", "--algo", "ipi", "--tol", "1e-6",
+        "--save", str(tmp_path / "ipi.npz"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "inexact policy iteration (gamma=0.99, tol=1e-06): converged" in out
+    exact = policy_iteration(TabularMDP.from_env(gym.make("FrozenLake8x8-v1")), 0.99)
+    # tol/2 on V (inexact_policy_iteration's guarantee), printed to 3 decimals
+    np.testing.assert_allclose(value_grid(out).ravel(), exact.V, atol=5e-4 + 1e-6)
+    from rl_planners import InexactPolicyIterationAgent, load_agent
+
+    agent = load_agent(tmp_path / "ipi.npz")
+    assert type(agent) is InexactPolicyIterationAgent and agent.options == {"tol": 1e-6}
+    assert np.max(np.abs(agent.V - exact.V)) < 1e-6 / 2
 
 
 def test_iteration_cap_warns_in_one_line(capsys):

@@ -126,6 +126,11 @@ def _shown(value: Any) -> str:
     return f"{value:g}".replace("e-0", "e-") if isinstance(value, float) else str(value)
 
 
+def _listed(words: list[str]) -> str:
+    """``"a"``, ``"a and b"``, ``"a, b and c"``."""
+    return ", ".join(words[:-1]) + " and " + words[-1] if len(words) > 1 else words[0]
+
+
 def _offering(option: str) -> list[Planner]:
     return [planner for planner in PLANNERS.values() if option in planner.flags]
 
@@ -159,7 +164,7 @@ def add_planner_arguments(parser: argparse.ArgumentParser, algo: bool = True) ->
         if not offering:
             continue
         help_text = spec.help.format(
-            planners=" and ".join(planner.key for planner in offering),
+            planners=_listed([planner.key for planner in offering]),
             default=_shown(offering[0].default(option)),
         )
         parser.add_argument(spec.flag(option), type=spec.type, metavar=spec.metavar, help=help_text)
@@ -185,7 +190,7 @@ def options_from_arguments(
         if option in planner.flags:
             options[option] = value
         elif explicit:
-            names = " and ".join(p.name for p in _offering(option))
+            names = _listed([p.name for p in _offering(option)])
             reason = spec.without.format(names=names)
             flag = spec.flag(option)
             raise FlagError(f"{planner.name} takes no {flag} ({reason}); drop {flag}")
