@@ -20,7 +20,7 @@ from rl_planners.agents import PlanningAgent
 from rl_planners.agents.planners import PLANNERS, Planner
 from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.interface.compare import run_compare
-from rl_planners.interface.display import describe_solution
+from rl_planners.interface.display import Layout, describe_solution
 from rl_planners.interface.environments import (
     PROG,
     CLIError,
@@ -136,7 +136,8 @@ def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     plot = check_plot_path(args.plot) if args.plot else None
     save = check_save_path(args.save) if args.save else None
     env, agent, interrupted = _make_and_plan(args, out)
-    _print_solution(env, agent, out)
+    layout = Layout.of(env)
+    _print_solution(layout, agent, out)
     print("\nexpected return from the initial distribution (exact):", file=out)
     rows = _exact_returns(agent)
     width = max(len(label) for label, _ in rows)
@@ -151,27 +152,25 @@ def run_solve(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     if plot is not None:
         from rl_planners.interface.plots import solution_figure
 
-        solution_figure(env, agent.result, PLANNERS[args.algo].name, mdp=agent.mdp).savefig(plot)
+        solution_figure(agent.mdp, agent.result, PLANNERS[args.algo].name, layout=layout).savefig(
+            plot
+        )
         print(f"wrote the figure to {plot}", file=out)
     return EXIT_INTERRUPTED if interrupted else 0
 
 
-def _print_solution(env: Any, agent: PlanningAgent, out: IO[str]) -> None:
+def _print_solution(layout: Layout, agent: PlanningAgent, out: IO[str]) -> None:
     """V as a grid and the policy as arrows (or as lists for non-grid envs)."""
-    print(
-        "\n"
-        + describe_solution(
-            env, agent.V, agent.policy, ascii_only=not unicode_ok(out), mdp=agent.mdp
-        ),
-        file=out,
-    )
+    ascii_only = not unicode_ok(out)
+    text = describe_solution(agent.mdp, agent.V, agent.policy, layout=layout, ascii_only=ascii_only)
+    print("\n" + text, file=out)
 
 
 def run_play(args: argparse.Namespace, out: IO[str] | None = None) -> int:
     """``rl-planners play``: plan, show the solution, then play episodes in the env."""
     out = sys.stdout if out is None else out
     env, agent, interrupted = _make_and_plan(args, out)
-    _print_solution(env, agent, out)
+    _print_solution(Layout.of(env), agent, out)
     if args.render:
         _render_episode(env, args, agent, out)
     evaluation = agent.evaluate(env, n_episodes=args.episodes, seed=args.seed)
