@@ -672,3 +672,28 @@ def test_the_readme_regret_example_runs_as_written(tmp_path, monkeypatch, capsys
     code, out, err = run_main(capsys, *command.split()[3:])
     assert code == 0, err
     assert f"{float(claimed.split()[1]):.6g}" in out  # the gap the comment claims
+
+
+def test_one_row_of_the_table_adds_a_planner_to_solve_compare_and_the_help(capsys, monkeypatch):
+    """Adding a planner is a three-line agent class and one row of PLANNERS, nothing else."""
+    from rl_planners.agents.planners import Planner
+    from rl_planners.agents.stationary import PlanningAgent
+    from rl_planners.solvers import modified_policy_iteration
+
+    class SweepsOnlyAgent(PlanningAgent):
+        solver = staticmethod(modified_policy_iteration)
+
+    row = Planner("mpi0", "sweeps only", SweepsOnlyAgent, flags=("tol", "m"))
+    monkeypatch.setitem(PLANNERS, "mpi0", row)
+    code, out, _ = run_main(capsys, "solve", "--help")
+    assert code == 0 and "mpi0" in out and "or sweeps only" in " ".join(out.split())
+    code, out, err = run_main(capsys, "solve", "FrozenLake-v1", "--algo", "mpi0", "--m", "0")
+    assert code == 0, err
+    assert "sweeps only (gamma=0.99, m=0): converged" in out
+    code, _, err = run_main(
+        capsys, "solve", "FrozenLake-v1", "--algo", "mpi0", "--max-iterations", "3"
+    )
+    assert_one_line_error(code, err, "sweeps only takes no --max-iterations")
+    code, out, err = run_main(capsys, "compare", "FrozenLake-v1")
+    assert code == 0, err
+    assert any(line.startswith("sweeps only") for line in out.splitlines())
