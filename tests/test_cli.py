@@ -341,6 +341,14 @@ def test_bad_input_is_one_line(capsys, command, args, fragments):
         ),
         (["play", "FrozenLake-v1", "--m", "5"], "value iteration takes no --m"),
         (
+            ["solve", "FrozenLake-v1", "--algo", "ipi", "--inner-ratio", "2"],
+            "argument --inner-ratio: expected a number in (0, 1], got '2'",
+        ),
+        (
+            ["solve", "FrozenLake-v1", "--inner-ratio", "0.5"],
+            "value iteration takes no --inner-ratio (only inexact policy iteration evaluates",
+        ),
+        (
             ["solve", "FrozenLake-v1", "--algo", "ipi", "--m", "5"],
             "inexact policy iteration takes no --m (only modified policy iteration makes",
         ),
@@ -381,17 +389,18 @@ def test_solve_with_mpi_options(capsys):
 def test_solve_with_inexact_policy_iteration(capsys, tmp_path):
     code, out, err = run_main(
         capsys, "solve", "FrozenLake8x8-v1", "--algo", "ipi", "--tol", "1e-6",
-        "--save", str(tmp_path / "ipi.npz"),
+        "--inner-ratio", "0.5", "--save", str(tmp_path / "ipi.npz"),
     )  # fmt: skip
     assert code == 0, err
-    assert "inexact policy iteration (gamma=0.99, tol=1e-06): converged" in out
+    assert "inexact policy iteration (gamma=0.99, tol=1e-06, inner_ratio=0.5): converged" in out
     exact = policy_iteration(TabularMDP.from_env(gym.make("FrozenLake8x8-v1")), 0.99)
     # tol/2 on V (inexact_policy_iteration's guarantee), printed to 3 decimals
     np.testing.assert_allclose(value_grid(out).ravel(), exact.V, atol=5e-4 + 1e-6)
     from rl_planners import InexactPolicyIterationAgent, load_agent
 
     agent = load_agent(tmp_path / "ipi.npz")
-    assert type(agent) is InexactPolicyIterationAgent and agent.options == {"tol": 1e-6}
+    assert type(agent) is InexactPolicyIterationAgent
+    assert agent.options == {"tol": 1e-6, "inner_ratio": 0.5}
     assert np.max(np.abs(agent.V - exact.V)) < 1e-6 / 2
 
 

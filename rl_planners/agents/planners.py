@@ -13,7 +13,10 @@ a three-line agent class, as inexact policy iteration was added::
         solver = staticmethod(inexact_policy_iteration)
 
     Planner("ipi", "inexact policy iteration", InexactPolicyIterationAgent,
-            flags=("tol", "max_iterations")),
+            flags=("tol", "inner_ratio", "max_iterations")),
+
+An option no planner offered before also needs one entry of
+:data:`rl_planners.interface.flags.OPTION_FLAGS` (how it reads as a flag).
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ PLANNERS: dict[str, Planner] = {
             "ipi",
             "inexact policy iteration",
             InexactPolicyIterationAgent,
-            flags=("tol", "max_iterations"),
+            flags=("tol", "inner_ratio", "max_iterations"),
         ),
     )
 }

@@ -26,6 +26,7 @@ __all__ = [
     "add_env_arguments",
     "add_planner_arguments",
     "discount",
+    "fraction",
     "json_object",
     "non_negative_int",
     "options_from_arguments",
@@ -57,6 +58,11 @@ def discount(text: str) -> float:
 def positive_float(text: str) -> float:
     """A finite number ``> 0``."""
     return _number(text, float, "a positive number", lambda x: math.isfinite(x) and x > 0)
+
+
+def fraction(text: str) -> float:
+    """A number in ``(0, 1]``."""
+    return _number(text, float, "a number in (0, 1]", lambda x: 0.0 < x <= 1.0)
 
 
 def positive_int(text: str) -> int:
@@ -116,6 +122,13 @@ OPTION_FLAGS: dict[str, OptionFlag] = {
         non_negative_int,
         "partial evaluation sweeps of {planners} (default {default})",
         "only {names} makes partial evaluation sweeps",
+    ),
+    "inner_ratio": OptionFlag(
+        "ETA",
+        fraction,
+        "inexact evaluation of {planners}: its residual target as a fraction in (0, 1] "
+        "of the outer residual (default {default})",
+        "only {names} evaluates inexactly",
     ),
 }
 """The option flags, in the order ``--help`` lists them."""
