@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from rl_planners.agents import (
+    InexactPolicyIterationAgent,
     ModifiedPolicyIterationAgent,
     PolicyIterationAgent,
     ValueIterationAgent,
@@ -23,8 +24,13 @@ ENV_IDS = [
 ]
 """Gymnasium's toy_text ids with a model (``env.unwrapped.P``) and discrete spaces."""
 
-AGENTS = [ValueIterationAgent, PolicyIterationAgent, ModifiedPolicyIterationAgent]
-"""The three stationary planning agents."""
+AGENTS = [
+    ValueIterationAgent,
+    PolicyIterationAgent,
+    ModifiedPolicyIterationAgent,
+    InexactPolicyIterationAgent,
+]
+"""The stationary planning agents, one per row of the planners table."""
 
 
 def rewrite_agent_file(path, **changes) -> None:

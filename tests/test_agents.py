@@ -15,6 +15,7 @@ from agent_cases import AGENTS, ENV_IDS
 from gymnasium.wrappers import RecordEpisodeStatistics
 
 from rl_planners.agents import (
+    InexactPolicyIterationAgent,
     ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
@@ -55,9 +56,27 @@ def test_agent_plans_on_construction_and_acts_greedily(env_id, agent_class):
     np.testing.assert_array_equal(actions, agent.policy)
 
 
-def test_the_three_agents_find_equally_good_policies():
+def test_the_agents_find_equally_good_policies():
     figures = [planned("Taxi-v4", cls).expected_return() for cls in AGENTS]
-    assert figures == pytest.approx([figures[0]] * 3, rel=1e-6)
+    assert figures == pytest.approx([figures[0]] * len(AGENTS), rel=1e-6)
+
+
+def test_every_planner_of_the_table_has_its_agent_among_the_tested_ones():
+    from rl_planners.agents.planners import PLANNERS
+
+    assert [planner.agent for planner in PLANNERS.values()] == AGENTS
+
+
+def test_inexact_policy_iteration_agent_is_tol_optimal_against_policy_iteration():
+    """For γ < 1: ‖V − V*‖∞ < tol/2 and the greedy policy is tol-optimal
+    (inexact_policy_iteration's docstring); V* from policy iteration's exact solve."""
+    env = gym.make("FrozenLake8x8-v1")
+    exact = PolicyIterationAgent(env, gamma=0.95)
+    agent = InexactPolicyIterationAgent(env, gamma=0.95, tol=1e-4, inner_ratio=0.5)
+    assert agent.options == {"tol": 1e-4, "inner_ratio": 0.5}
+    assert agent.result.converged
+    assert np.max(np.abs(agent.V - exact.V)) < 1e-4 / 2
+    assert agent.expected_return() > exact.expected_return() - 1e-4
 
 
 def test_the_agent_runs_in_the_ordinary_env_loop():
@@ -124,6 +143,7 @@ def test_solver_options_pass_through():
         ),
         (PolicyIterationAgent, {"tol": 1e-3}, r"unknown solver option\(s\) 'tol'"),
         (ModifiedPolicyIterationAgent, {"M": 5, "sweeps": 1}, r"'M', 'sweeps'"),
+        (InexactPolicyIterationAgent, {"m": 5}, r"inexact_policy_iteration takes tol, "),
     ],
 )
 def test_unknown_solver_options_raise(agent_class, options, match):

@@ -26,6 +26,7 @@ from reference_values import FROZEN_LAKE_4X4_V_STAR_GAMMA_1
 import envs  # noqa: F401  (registers the rl_planners/ ids)
 from rl_planners import TabularMDP, policy_iteration, value_iteration
 from rl_planners.agents.evaluation import expected_return
+from rl_planners.agents.planners import PLANNERS
 from rl_planners.interface.cli import main
 from rl_planners.interface.commands import tabular_envs
 
@@ -212,12 +213,13 @@ def test_compare_frozen_lake():
     rows = {
         line[:27].strip(): line[27:].split()
         for line in done.stdout.splitlines()
-        if line.startswith(("value", "policy", "modified", "linear"))
+        if line.startswith(("value", "policy", "modified", "inexact", "linear"))
     }
     assert list(rows) == [
         "value iteration",
         "policy iteration",
         "modified policy iteration",
+        "inexact policy iteration",
         "linear programming",
     ]
     for name, cells in rows.items():
@@ -233,7 +235,7 @@ def test_compare_our_env_at_gamma_1_leaves_out_linear_programming():
     assert done.returncode == 0, done.stderr
     assert "linear programming is left out: it needs gamma < 1" in done.stdout
     table = [line for line in done.stdout.splitlines() if line.endswith(("yes", "no"))]
-    assert len(table) == 3
+    assert len(table) == len(PLANNERS)  # every planner of the table, without linear programming
     assert all(line.split()[-1] == "yes" for line in table)
 
 
@@ -339,6 +341,18 @@ def test_bad_input_is_one_line(capsys, command, args, fragments):
         ),
         (["play", "FrozenLake-v1", "--m", "5"], "value iteration takes no --m"),
         (
+            ["solve", "FrozenLake-v1", "--algo", "ipi", "--inner-ratio", "2"],
+            "argument --inner-ratio: expected a number in (0, 1], got '2'",
+        ),
+        (
+            ["solve", "FrozenLake-v1", "--inner-ratio", "0.5"],
+            "value iteration takes no --inner-ratio (only inexact policy iteration evaluates",
+        ),
+        (
+            ["solve", "FrozenLake-v1", "--algo", "ipi", "--m", "5"],
+            "inexact policy iteration takes no --m (only modified policy iteration makes",
+        ),
+        (
             ["play", "FrozenLake-v1", "--episodes", "0"],
             "argument --episodes: expected an integer >= 1",
         ),
@@ -370,6 +384,24 @@ def test_solve_with_mpi_options(capsys):
     assert code == 0
     assert "modified policy iteration (gamma=0.99, tol=1e-06, m=5): converged" in out
     assert value_grid(out).shape == (8, 8)
+
+
+def test_solve_with_inexact_policy_iteration(capsys, tmp_path):
+    code, out, err = run_main(
+        capsys, "solve", "FrozenLake8x8-v1", "--algo", "ipi", "--tol", "1e-6",
+        "--inner-ratio", "0.5", "--save", str(tmp_path / "ipi.npz"),
+    )  # fmt: skip
+    assert code == 0, err
+    assert "inexact policy iteration (gamma=0.99, tol=1e-06, inner_ratio=0.5): converged" in out
+    exact = policy_iteration(TabularMDP.from_env(gym.make("FrozenLake8x8-v1")), 0.99)
+    # tol/2 on V (inexact_policy_iteration's guarantee), printed to 3 decimals
+    np.testing.assert_allclose(value_grid(out).ravel(), exact.V, atol=5e-4 + 1e-6)
+    from rl_planners import InexactPolicyIterationAgent, load_agent
+
+    agent = load_agent(tmp_path / "ipi.npz")
+    assert type(agent) is InexactPolicyIterationAgent
+    assert agent.options == {"tol": 1e-6, "inner_ratio": 0.5}
+    assert np.max(np.abs(agent.V - exact.V)) < 1e-6 / 2
 
 
 def test_iteration_cap_warns_in_one_line(capsys):
@@ -516,3 +548,161 @@ def test_tabular_envs_reads_no_model():
     assert infos["CliffWalking-v1"].max_episode_steps is None
     assert infos["Taxi-v4"].grid_shape is None
     assert (infos["Taxi-v4"].n_states, infos["Taxi-v4"].n_actions) == (500, 6)
+
+
+# ================================================================= regret
+def _policy_file(tmp_path, array, name="policy.npy") -> str:
+    path = tmp_path / name
+    np.save(path, array)
+    return str(path)
+
+
+def _figures(out: str) -> dict[str, float]:
+    found = re.findall(r"^  (policy|optimum|gap \(regret\))\s+(\S+)$", out, flags=re.M)
+    return {label: float(value) for label, value in found}
+
+
+def test_regret_prints_the_exact_return_the_optimum_and_the_gap(capsys, tmp_path):
+    env = gym.make("FrozenLake-v1")
+    mdp = TabularMDP.from_env(env)
+    policy = value_iteration(mdp, 0.99).policy
+    code, out, err = run_main(
+        capsys, "regret", "FrozenLake-v1", "--policy", _policy_file(tmp_path, policy)
+    )
+    assert code == 0, err
+    assert "undiscounted, within 100 steps" in out
+    figures = _figures(out)
+    # In-test references: the policy's 100-step return (expected_return) and the
+    # optimum by dense backward induction over 100 steps.
+    from tests.independent import dense_backward_induction, dense_model
+
+    T, R = dense_model(env.unwrapped.P)
+    optimum = float(mdp.initial_distribution @ dense_backward_induction(T, R, 100, 1.0)[0][0])
+    policy_return = expected_return(mdp, policy, 1.0, horizon=100)
+    assert figures["policy"] == pytest.approx(policy_return, rel=1e-5)
+    assert figures["optimum"] == pytest.approx(optimum, rel=1e-5)
+    assert figures["gap (regret)"] == pytest.approx(optimum - policy_return, rel=1e-4)
+    # reference_values: FrozenLake-v1 within 100 steps, optimum 0.744190, VI policy 0.740165
+    assert figures["optimum"] == pytest.approx(0.744190, abs=1e-6)
+    worst = section(out, "the 5 states with the largest gaps")
+    assert worst[2].split()[0] == "3"  # the state with the largest gap first
+
+
+def test_regret_with_gamma_is_the_discounted_return_and_zero_for_the_optimum(capsys, tmp_path):
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
+    optimal = policy_iteration(mdp, 0.9).policy
+    code, out, err = run_main(
+        capsys,
+        "regret",
+        "FrozenLake-v1",
+        "--policy",
+        _policy_file(tmp_path, optimal),
+        "--gamma",
+        "0.9",
+    )
+    assert code == 0, err
+    assert "discounted (gamma=0.9), no time limit" in out
+    figures = _figures(out)
+    assert figures["policy"] == pytest.approx(expected_return(mdp, optimal, 0.9), rel=1e-5)
+    assert abs(figures["gap (regret)"]) < 1e-9
+
+
+def test_regret_reads_q_values_and_a_horizon(capsys, tmp_path):
+    mdp = TabularMDP.from_env(gym.make("FrozenLake-v1"))
+    result = value_iteration(mdp, 0.99)
+    code, out, err = run_main(
+        capsys,
+        "regret",
+        "FrozenLake-v1",
+        "--policy",
+        _policy_file(tmp_path, result.Q),
+        "--horizon",
+        "10",
+    )
+    assert code == 0, err
+    assert "undiscounted, within 10 steps" in out
+    expected = expected_return(mdp, result.policy, 1.0, horizon=10)  # greedy in Q
+    assert _figures(out)["policy"] == pytest.approx(expected, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("array", "fragments"),
+    [
+        (None, ["no such file"]),
+        (np.zeros(5, dtype=np.int64), ["shape (16,)", "got shape (5,)"]),
+        (np.full(16, 7), ["0..3", "got 7 at state 0"]),
+        (np.array(["a"] * 16, dtype=object), ["not a .npy file of numbers"]),
+    ],
+)
+def test_regret_bad_policy_files_are_one_line(capsys, tmp_path, array, fragments):
+    path = str(tmp_path / "missing.npy") if array is None else _policy_file(tmp_path, array)
+    code, _, err = run_main(capsys, "regret", "FrozenLake-v1", "--policy", path)
+    assert_one_line_error(code, err, *fragments)
+
+
+def test_regret_without_a_horizon_asks_for_gamma_or_horizon(capsys, tmp_path):
+    path = _policy_file(tmp_path, np.zeros(48, dtype=np.int64))
+    code, out, err = run_main(capsys, "regret", "CliffWalking-v1", "--policy", path)
+    assert_one_line_error(code, err, "no time limit", "--gamma", "--horizon")
+    assert out == ""
+
+
+def test_regret_needs_a_policy_and_is_in_the_help(capsys):
+    code, _, err = run_main(capsys, "regret", "FrozenLake-v1")
+    assert code == 2 and "--policy" in err
+    code, out, _ = run_main(capsys, "--help")
+    assert code == 0 and "regret" in out
+    code, out, _ = run_main(capsys, "regret", "--help")
+    assert code == 0
+    for flag in ("--policy", "--gamma", "--horizon", "--env-kwargs"):
+        assert flag in out
+
+
+def test_the_planner_flags_come_from_the_table(capsys):
+    from rl_planners.agents.planners import PLANNERS
+
+    code, out, _ = run_main(capsys, "solve", "--help")
+    assert code == 0
+    assert "{" + ",".join(PLANNERS) + "}" in out
+    offered = {option for planner in PLANNERS.values() for option in planner.flags}
+    for option in offered:
+        assert "--" + option.replace("_", "-") in out
+
+
+def test_the_readme_regret_example_runs_as_written(tmp_path, monkeypatch, capsys):
+    """README "Command line": the block that saves policy.npy, then the regret line."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```python\n(.*?)```", readme, flags=re.S)
+    (block,) = [b for b in blocks if "policy.npy" in b]
+    (line,) = [ln for ln in readme.splitlines() if ln.startswith("python -m rl_planners regret")]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(block, "README.md", "exec"), {})
+    command, claimed = line.split("  # ")
+    code, out, err = run_main(capsys, *command.split()[3:])
+    assert code == 0, err
+    assert f"{float(claimed.split()[1]):.6g}" in out  # the gap the comment claims
+
+
+def test_one_row_of_the_table_adds_a_planner_to_solve_compare_and_the_help(capsys, monkeypatch):
+    """Adding a planner is a three-line agent class and one row of PLANNERS, nothing else."""
+    from rl_planners.agents.planners import Planner
+    from rl_planners.agents.stationary import PlanningAgent
+    from rl_planners.solvers import modified_policy_iteration
+
+    class SweepsOnlyAgent(PlanningAgent):
+        solver = staticmethod(modified_policy_iteration)
+
+    row = Planner("mpi0", "sweeps only", SweepsOnlyAgent, flags=("tol", "m"))
+    monkeypatch.setitem(PLANNERS, "mpi0", row)
+    code, out, _ = run_main(capsys, "solve", "--help")
+    assert code == 0 and "mpi0" in out and "or sweeps only" in " ".join(out.split())
+    code, out, err = run_main(capsys, "solve", "FrozenLake-v1", "--algo", "mpi0", "--m", "0")
+    assert code == 0, err
+    assert "sweeps only (gamma=0.99, m=0): converged" in out
+    code, _, err = run_main(
+        capsys, "solve", "FrozenLake-v1", "--algo", "mpi0", "--max-iterations", "3"
+    )
+    assert_one_line_error(code, err, "sweeps only takes no --max-iterations")
+    code, out, err = run_main(capsys, "compare", "FrozenLake-v1")
+    assert code == 0, err
+    assert any(line.startswith("sweeps only") for line in out.splitlines())

@@ -13,6 +13,7 @@ from rl_planners.interface.display import (
     FROZEN_LAKE_ARROWS,
     MAX_LISTED_STATES,
     TERMINAL_MARK,
+    Layout,
     action_arrows,
     describe_solution,
     format_policy,
@@ -232,6 +233,29 @@ def test_describe_solution_of_an_env_that_is_not_a_grid():
     assert lines[-2] == f"... and {500 - MAX_LISTED_STATES} more states"
     start = float(mdp.initial_distribution @ result.V)
     assert lines[-1].endswith(f"from the initial distribution {start:.4f}")
+
+
+def test_describe_solution_takes_the_model_and_a_layout_read_once_from_the_env():
+    env = gym.make("FrozenLake-v1")
+    mdp = TabularMDP.from_env(env)
+    result = value_iteration(mdp, 1.0)
+    layout = Layout.of(env)
+    assert layout == Layout((4, 4), "←↓→↑", None, "FrozenLake-v1")
+    # the model and the layout draw what the env drew (the env's form is kept)
+    drawn = describe_solution(mdp, result.V, result.policy, layout=layout)
+    assert drawn == describe_solution(env, result.V, result.policy)
+    # a model without a layout is a table of states: the model says nothing of grids
+    table = describe_solution(mdp, result.V, result.policy).splitlines()
+    assert table[0].split() == ["state", "V", "action"]
+    assert table[2].split() == ["0", f"{result.V[0]:.4f}", str(result.policy[0])]
+
+
+def test_layout_of_our_grid_env_names_its_actions():
+    env = _grid_world(desc=["S.", ".G"])
+    layout = Layout.of(env)
+    assert layout.shape == (2, 2)
+    assert layout.action_names == tuple(env.action_name(a) for a in range(env.action_space.n))
+    assert Layout.of(gym.make("Taxi-v4")).shape is None
 
 
 def test_describe_solution_of_a_large_grid_lists_states():

@@ -237,14 +237,42 @@ def test_stepping_the_env_inside_the_wrapper_raises():
         agent.act(obs)
     tracked = agent.wrap(env)
     obs, _ = env.reset(seed=0)  # reset the inner env, not the wrapper
-    with pytest.raises(ValueError, match=r"has not been reset through the wrapper"):
+    with pytest.raises(ValueError, match=r"does not carry it.*not the env inside it"):
         agent.act(obs)
     obs, _ = tracked.reset(seed=0)
     tracked.step(agent.act(obs))
     obs = int(env.unwrapped.s)
     while obs == tracked.last_observation:  # step the inner env until the state differs
         obs, *_ = env.step(0)
-    with pytest.raises(ValueError, match=rf"observation {obs} is not the one .* last returned"):
+    with pytest.raises(ValueError, match=r"does not carry it.*not the env inside it"):
+        agent.act(obs)
+
+
+def test_wrap_records_nothing_on_the_agent_and_observations_carry_the_time_step():
+    import copy
+
+    agent = planned("FrozenLake8x8-v1")
+    before = copy.copy(vars(agent))
+    first, second = (agent.wrap(gym.make("FrozenLake8x8-v1")) for _ in range(2))
+    assert vars(agent) == before  # no state set by wrap
+    a, _ = first.reset(seed=0)
+    b, _ = second.reset(seed=1)
+    a, *_ = first.step(agent.act(a))
+    a, *_ = first.step(agent.act(a))
+    # one agent, two episodes at different time steps, each read from its observation
+    assert (a.t, b.t) == (2, 0)
+    assert agent.act(a) == agent.policy[2, a] and agent.act(b) == agent.policy[0, b]
+    assert isinstance(a, int) and repr(a) == repr(int(a)) and a == int(a)
+
+
+def test_acting_on_the_last_observation_of_an_episode_raises():
+    agent = planned("FrozenLake-v1")
+    env = agent.wrap(gym.make("FrozenLake-v1"))
+    obs, _ = env.reset(seed=0)
+    terminated = truncated = False
+    while not (terminated or truncated):
+        obs, _, terminated, truncated, _ = env.step(agent.act(obs))
+    with pytest.raises(ValueError, match=r"has ended.*env\.reset\(\)"):
         agent.act(obs)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from functools import cache
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
@@ -13,6 +14,7 @@ from agent_cases import AGENTS, rewrite_agent_file
 
 from rl_planners import load_agent, save_agent
 from rl_planners.agents import (
+    ModifiedPolicyIterationAgent,
     PlanningAgent,
     PolicyIterationAgent,
     ValueIterationAgent,
@@ -187,3 +189,53 @@ def test_load_rejects_a_file_that_is_not_an_archive(tmp_path):
     path.write_text("not an archive")
     with pytest.raises(ValueError, match=r"is not an agent file written by agent\.save"):
         load_agent(path)
+
+
+# ------------------------------------------------------------ old files
+OLD_FILES = Path(__file__).parent / "data"
+"""Agent files of format 1 written by the flat layout (rl_planners/agents.py,
+persistence.py), at the commit before the subpackage redesign (39a071e^)::
+
+    ValueIterationAgent(gym.make("FrozenLake-v1"), gamma=0.95, tol=1e-10).save(...)
+    FiniteHorizonAgent(gym.make("FrozenLake-v1"), horizon=5).save(...)
+    ModifiedPolicyIterationAgent(gym.make("CliffWalking-v1"), gamma=0.9, m=3,
+                                 V0=np.zeros(48)).save(..., include_model=False)
+"""
+
+
+def test_a_value_iteration_file_of_the_flat_layout_loads_and_matches_a_fresh_plan(monkeypatch):
+    forbid_planning(monkeypatch)
+    agent = load_agent(OLD_FILES / "value_iteration_frozen_lake_format1.npz")
+    monkeypatch.undo()
+    assert type(agent) is ValueIterationAgent
+    assert (agent.env_id, agent.gamma, dict(agent.options)) == (
+        "FrozenLake-v1",
+        0.95,
+        {"tol": 1e-10},
+    )
+    fresh = ValueIterationAgent(gym.make("FrozenLake-v1"), gamma=0.95, tol=1e-10)
+    np.testing.assert_array_equal(agent.policy, fresh.policy)
+    np.testing.assert_allclose(agent.V, fresh.V, atol=1e-10)
+    assert agent.mdp is not None and agent.mdp.n_states == 16
+    assert agent.expected_return() == pytest.approx(fresh.expected_return(), abs=1e-10)
+
+
+def test_a_finite_horizon_file_of_the_flat_layout_loads_and_matches_a_fresh_plan():
+    from rl_planners import FiniteHorizonAgent
+
+    agent = load_agent(OLD_FILES / "finite_horizon_frozen_lake_format1.npz")
+    assert type(agent) is FiniteHorizonAgent and agent.policy.shape == (5, 16)
+    with pytest.warns(UserWarning, match="horizon=5 is shorter than the time limit"):
+        fresh = FiniteHorizonAgent(gym.make("FrozenLake-v1"), horizon=5)
+    np.testing.assert_array_equal(agent.policy, fresh.policy)
+    np.testing.assert_allclose(agent.V, fresh.V, atol=1e-12)
+
+
+def test_a_file_without_model_and_with_an_array_option_of_the_flat_layout_loads():
+    agent = load_agent(OLD_FILES / "modified_policy_iteration_cliff_walking_format1.npz")
+    assert type(agent) is ModifiedPolicyIterationAgent
+    assert agent.options["m"] == 3
+    # the flat layout kept array options in the JSON options, so V0 comes back as a list
+    np.testing.assert_array_equal(agent.options["V0"], np.zeros(48))
+    fresh = ModifiedPolicyIterationAgent(gym.make("CliffWalking-v1"), gamma=0.9, m=3)
+    np.testing.assert_array_equal(agent.policy, fresh.policy)

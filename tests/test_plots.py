@@ -197,6 +197,20 @@ def test_solution_figure_png(matplotlib, tmp_path, env_id, size):
     assert len(figure.axes) == (1 if env_id == "Taxi-v4" else 3)  # heatmap, colorbar, residuals
 
 
+def test_solution_figure_of_the_model_and_its_layout(matplotlib, tmp_path):
+    from rl_planners.interface.display import Layout
+    from rl_planners.interface.plots import solution_figure
+
+    env = gym.make("CliffWalking-v1")
+    mdp = TabularMDP.from_env(env)
+    result = value_iteration(mdp, 0.99)
+    figure = solution_figure(mdp, result, "value iteration", layout=Layout.of(env))
+    assert len(figure.axes) == 3  # heatmap, colorbar, residuals
+    assert figure.axes[0].get_title() == "CliffWalking-v1: V and the greedy policy"
+    alone = solution_figure(mdp, result, "value iteration")  # no layout: no grid to draw
+    assert len(alone.axes) == 1
+
+
 def test_convergence_figure_png(matplotlib, frozen_lake, tmp_path):
     from rl_planners.interface.plots import convergence_figure
 

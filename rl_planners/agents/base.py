@@ -2,9 +2,10 @@ r"""What every agent shares: the env it planned for, its policy, its figures and
 
 :class:`TabularAgent` holds a solver's result and a policy value
 (:mod:`~rl_planners.agents.policies`), and answers questions; nothing about
-it changes after construction (a :class:`FiniteHorizonAgent` following an env
-through :meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap`
-only records which env to read the time step from). Acting, evaluating and
+it changes after construction (a :class:`FiniteHorizonAgent` reads the time
+step from the observations of the env
+:meth:`~rl_planners.agents.finite_horizon.FiniteHorizonAgent.wrap` returns, not
+from itself). Acting, evaluating and
 the exact figures all go through the policy value, so the stationary and the
 time-dependent agents share them without hooks:
 
@@ -21,7 +22,6 @@ time-dependent agents share them without hooks:
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from rl_planners.agents.env_match import check_env_matches, model_of, same_model
 from rl_planners.agents.evaluation import EvaluationResult, evaluate_policy, expected_return
 from rl_planners.agents.policies import (
     StationaryPolicy,
@@ -36,13 +37,12 @@ from rl_planners.agents.policies import (
     check_state,
     check_states,
 )
-from rl_planners.gym_env import env_name
 from rl_planners.mdp import TabularMDP
 from rl_planners.persistence import AgentFile, read_agent_file, write_agent_file
 from rl_planners.result import FiniteHorizonResult, PlanningResult
 from rl_planners.validation import check_int
 
-__all__ = ["TabularAgent", "same_model"]
+__all__ = ["TabularAgent", "same_model", "subclass_named"]
 
 
 class TabularAgent:
@@ -312,44 +312,13 @@ class TabularAgent:
         vector_advice: str = "Pass one env, or use Stable-Baselines3's "
         "evaluate_policy(agent, vec_env), which calls predict.",
     ) -> None:
-        """Raise ``ValueError`` unless ``env`` is one env with the spaces planned for.
-
-        ``verb`` names the method asking (``evaluate``, ``wrap``) in the messages.
-        """
-        num_envs = getattr(env, "num_envs", None)
-        if num_envs is not None:
-            raise ValueError(
-                f"{verb} takes a single Gymnasium env; got a vectorised env with "
-                f"num_envs={num_envs}. {vector_advice}"
-            )
-        spaces = (getattr(env, "observation_space", None), getattr(env, "action_space", None))
-        if spaces != (self._observation_space, self._action_space):
-            raise ValueError(
-                f"the agent planned for{' ' + repr(self._env_id) if self._env_id else ''} "
-                f"with observation space {self._observation_space} and action space "
-                f"{self._action_space}, but {env_name(env)} has {spaces[0]} and "
-                f"{spaces[1]}: {verb} with the env the agent planned for"
-            )
+        """Raise ``ValueError`` unless ``env`` is one env with the spaces planned for."""
+        spaces = (self._observation_space, self._action_space)
+        check_env_matches(env, spaces, self._env_id, verb, vector_advice)
 
     def _model_of(self, env: Any) -> TabularMDP | None:
         """The model of ``env`` (warning if it differs from the one planned on)."""
-        base = getattr(env, "unwrapped", env)
-        if (
-            not isinstance(getattr(base, "mdp", None), TabularMDP)
-            and getattr(base, "P", None) is None
-        ):
-            return None
-        mdp = TabularMDP.from_env(env)
-        if self._mdp is not None and mdp is not self._mdp and not same_model(mdp, self._mdp):
-            warnings.warn(
-                f"{env_name(env)}'s model differs from the one "
-                f"{repr(self._env_id) + ' ' if self._env_id else ''}the agent planned on "
-                "(another map or dynamics?): the policy may not be optimal there, and the "
-                "exact figures are computed for the env evaluated on",
-                UserWarning,
-                stacklevel=3,
-            )
-        return mdp
+        return model_of(env, self._mdp, self._env_id, stacklevel=4)
 
     # --------------------------------------------------------------- saving
     def saved_parts(self, include_model: bool = True) -> AgentFile:
@@ -407,13 +376,3 @@ def subclass_named(cls: type, name: str) -> type | None:
         if found is not None:
             return found
     return None
-
-
-def same_model(a: TabularMDP, b: TabularMDP) -> bool:
-    """Whether two models hold the same outcomes and initial distribution."""
-    if (a.n_states, a.n_actions, a.n_outcomes) != (b.n_states, b.n_actions, b.n_outcomes):
-        return False
-    return all(
-        np.array_equal(getattr(a, name), getattr(b, name))
-        for name in ("row_offsets", "next_state", "prob", "reward", "terminated")
-    ) and np.allclose(a.initial_distribution, b.initial_distribution)

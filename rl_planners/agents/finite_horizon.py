@@ -24,10 +24,11 @@ Gymnasium's registry, where the stationary value-iteration policy
 the time step to act. It gets it in one of three ways, and never guesses:
 
 - ``env = agent.wrap(env)`` once, before the loop: the returned
-  :class:`TimeStepTracker` counts the steps since the env's last ``reset``,
-  and :meth:`FiniteHorizonAgent.act` reads the count. The count is the env's,
-  not the agent's: it cannot drift if ``act`` is called twice for one step,
-  and every ``env.reset()`` restarts it;
+  :class:`TimeStepTracker` counts the steps since the env's last ``reset``
+  and stamps each observation with the count, which
+  :meth:`FiniteHorizonAgent.act` reads from the observation. The count is
+  the env's, not the agent's: it cannot drift if ``act`` is called twice
+  for one step, and every ``env.reset()`` restarts it;
 - ``agent.act(obs, t)``: the caller gives ``t``;
 - :meth:`FiniteHorizonAgent.predict` carries ``t`` in the recurrent
   ``state``, as Stable-Baselines3 does for recurrent policies.
@@ -65,14 +66,17 @@ References
 from __future__ import annotations
 
 import warnings
-import weakref
 from typing import Any, Literal
 
-import gymnasium as gym
 import numpy as np
 
 from rl_planners.agents.base import TabularAgent
 from rl_planners.agents.policies import TimeDependentPolicy, check_state, check_states
+from rl_planners.agents.time_steps import (
+    TimeStepTracker,
+    observed_time_step,
+    recurrent_time_steps,
+)
 from rl_planners.gym_env import env_id, env_name, find_wrapper, time_limit
 from rl_planners.mdp import TabularMDP
 from rl_planners.persistence import AgentFile
@@ -81,46 +85,6 @@ from rl_planners.solvers import backward_induction, check_solver_options
 from rl_planners.validation import check_choice, check_gamma, check_int
 
 __all__ = ["FiniteHorizonAgent", "TimeStepTracker"]
-
-
-class TimeStepTracker(gym.Wrapper):
-    """A wrapper that counts the steps of the current episode, for a :class:`FiniteHorizonAgent`.
-
-    Made by :meth:`FiniteHorizonAgent.wrap`. It changes nothing the env
-    returns; it records, after each ``reset`` and ``step`` that passes
-    through it, how many steps the episode has taken, the last observation,
-    and whether the episode has ended.
-
-    Attributes
-    ----------
-    elapsed_steps : int or None
-        Steps taken since the last ``reset``: the time step ``t`` of the
-        next action. ``None`` until the first ``reset``.
-    last_observation : Any
-        The observation the last ``reset`` or ``step`` returned.
-    episode_over : bool
-        Whether the last ``step`` reported ``terminated`` or ``truncated``.
-    """
-
-    def __init__(self, env: gym.Env) -> None:
-        super().__init__(env)
-        self.elapsed_steps: int | None = None
-        self.last_observation: Any = None
-        self.episode_over = False
-
-    def reset(self, **kwargs: Any) -> tuple[Any, dict[str, Any]]:
-        obs, info = self.env.reset(**kwargs)
-        self.elapsed_steps, self.last_observation, self.episode_over = 0, obs, False
-        return obs, info
-
-    def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
-        if self.elapsed_steps is None:
-            raise gym.error.ResetNeeded("call env.reset() before env.step()")
-        obs, reward, terminated, truncated, info = self.env.step(action)
-        self.elapsed_steps += 1
-        self.last_observation = obs
-        self.episode_over = bool(terminated or truncated)
-        return obs, reward, terminated, truncated, info
 
 
 class FiniteHorizonAgent(TabularAgent):
@@ -183,10 +147,11 @@ class FiniteHorizonAgent(TabularAgent):
 
     Notes
     -----
-    **State.** Apart from what it planned, the agent holds one thing: a weak
-    reference to the :class:`TimeStepTracker` it follows, set by
-    :meth:`wrap`. Only :meth:`act` without ``t`` reads it; :meth:`predict`,
-    :meth:`evaluate` and the exact figures never do.
+    **State.** The agent holds only what it planned; nothing changes after
+    construction. :meth:`wrap` records nothing on the agent: the time step
+    travels with each observation of the wrapped env
+    (:class:`~rl_planners.agents.time_steps.TimedObservation`), and
+    :meth:`act` without ``t`` reads it from the observation it is given.
 
     **Acting past the horizon.** At ``t ≥ H`` there is no planned action:
     ``act`` and ``predict`` raise ``ValueError`` rather than fall back to
@@ -201,8 +166,7 @@ class FiniteHorizonAgent(TabularAgent):
     the env has none (episodes still running are cut there and counted in
     ``n_cut``, without a warning). If episodes could run longer than ``H``
     (the env's limit or ``max_steps`` exceeds it) it raises ``ValueError``
-    before playing: pass ``max_steps=H``, or plan for the env's limit. It
-    neither reads nor changes what :meth:`wrap` set.
+    before playing: pass ``max_steps=H``, or plan for the env's limit.
 
     **Exact figures.** :meth:`expected_return_within_limit` is
     ``J_H(π) = μ₀ · V^π_0`` with ``V^π_H = 0``,
@@ -263,7 +227,6 @@ class FiniteHorizonAgent(TabularAgent):
         )
         self._hold(result=result, plan=TimeDependentPolicy(result.policy, note), **parts)
         self._horizon = int(result.horizon)
-        self._tracker: weakref.ref[TimeStepTracker] | None = None
 
     @classmethod
     def from_saved(cls, parts: AgentFile, source: str) -> FiniteHorizonAgent:
@@ -319,18 +282,15 @@ class FiniteHorizonAgent(TabularAgent):
 
     # --------------------------------------------------------------- acting
     def wrap(self, env: Any) -> Any:
-        """Follow the episodes of ``env``: returns it wrapped in a :class:`TimeStepTracker`.
+        """``env`` wrapped in a :class:`TimeStepTracker`, whose observations carry their time step.
 
-        Call it once, before the loop, and use the returned env from then on;
-        :meth:`act` without ``t`` then acts at the step count of the
-        episode the env is in. If ``env`` already has a tracker among its
-        wrappers, that one is followed and ``env`` is returned unchanged.
-        The agent refers to the tracker weakly: it follows it as long as
-        the returned env is in use.
-
-        The agent follows one env at a time, the last one passed here. To
-        act in several envs at once use :meth:`predict` with ``state``, or
-        ``act(obs, t)``.
+        Call it once, before the loop, and reset and step the returned env
+        from then on: each observation it returns is the same ``int`` with
+        the episode's step count attached
+        (:class:`~rl_planners.agents.time_steps.TimedObservation`), and
+        :meth:`act` without ``t`` reads it there. If ``env`` already has a
+        tracker among its wrappers, ``env`` is returned unchanged. The agent
+        records nothing: one agent can act in several wrapped envs at once.
 
         Raises
         ------
@@ -344,10 +304,8 @@ class FiniteHorizonAgent(TabularAgent):
             vector_advice="Use predict(obs, state, episode_start), which keeps the time "
             "step of each env in state.",
         )
-        tracker = find_wrapper(env, TimeStepTracker)
-        if tracker is None:
-            tracker = env = TimeStepTracker(env)
-        self._tracker = weakref.ref(tracker)
+        if find_wrapper(env, TimeStepTracker) is None:
+            env = TimeStepTracker(env)
         return env
 
     def act(self, obs: Any, t: int | None = None) -> int:
@@ -359,22 +317,25 @@ class FiniteHorizonAgent(TabularAgent):
             A state index in ``0..S-1``.
         t : int, optional
             Steps taken in the episode before this action (0 for the first).
-            Default: the step count of the env followed since :meth:`wrap`.
+            Default: the time step ``obs`` carries, if it came from an env
+            :meth:`wrap` returned.
 
         Raises
         ------
         ValueError
             If ``obs`` is not a state index in range; if ``t`` is negative
             or at least ``horizon`` (no action is planned there); or, without
-            ``t``, if the agent cannot know the time step: no env was wrapped,
-            the wrapped env has not been reset through the wrapper, its
-            episode has ended, or ``obs`` is not the observation it last
-            returned (the inner env stepped directly, or another env's).
+            ``t``, if ``obs`` carries no time step (no env was wrapped, or
+            the env inside the wrapper was reset or stepped directly), or it
+            ended its episode.
         TypeError
             If ``t`` is not an int.
         """
         state = check_state(obs, self.n_states, self._planned_for())
-        t = self._followed_time_step(state) if t is None else self._plan.check_time_step(t)
+        if t is None:
+            t = observed_time_step(obs, self._plan, type(self).__name__)
+        else:
+            t = self._plan.check_time_step(t)
         return int(self._plan.actions[t, state])
 
     def predict(
@@ -427,69 +388,9 @@ class FiniteHorizonAgent(TabularAgent):
         actions = np.asarray(self._plan.select(obs, t), dtype=np.int64)
         return actions, np.asarray(t + 1, dtype=np.int64)
 
-    def _followed_time_step(self, state: int) -> int:
-        """The step count of the env followed, checked against ``state``."""
-        tracker = None if self._tracker is None else self._tracker()
-        if tracker is None:
-            raise ValueError(
-                f"{type(self).__name__}.act needs the time step of the episode and does "
-                "not know it: call env = agent.wrap(env) once before the loop (and use "
-                "the env it returns), so that the agent counts the steps since each "
-                "env.reset(); or pass it: agent.act(obs, t=<steps taken in the episode>)"
-            )
-        if tracker.elapsed_steps is None:
-            raise ValueError(
-                "the env the agent follows has not been reset through the wrapper "
-                "agent.wrap returned: call reset and step on that env (env = "
-                "agent.wrap(env); obs, info = env.reset()), not on the env inside it"
-            )
-        if tracker.episode_over:
-            raise ValueError(
-                f"the episode of the env the agent follows has ended (terminated or "
-                f"truncated after {tracker.elapsed_steps} steps): call env.reset() "
-                "before acting again"
-            )
-        if not _same_state(tracker.last_observation, state):
-            raise ValueError(
-                f"observation {state} is not the one the env the agent follows last "
-                f"returned ({tracker.last_observation!r}), so its time step is unknown: "
-                "step and reset the env agent.wrap returned, not the env inside it; to "
-                "act in several envs use predict(obs, state, episode_start) or "
-                "act(obs, t=...)"
-            )
-        return self._plan.check_time_step(tracker.elapsed_steps)
-
     def _time_steps(self, shape: tuple[int, ...], state: Any, episode_start: Any) -> np.ndarray:
         """``t`` of each observation from ``state`` and ``episode_start`` (SB3's recurrence)."""
-        size = int(np.prod(shape, dtype=np.int64))
-        starts = None
-        if episode_start is not None:
-            starts = _flags(episode_start, size, "episode_start").reshape(shape)
-        if state is None:
-            if starts is None or not starts.all():
-                unknown = (
-                    "" if starts is None else f" (episode_start is False at {_where(~starts)})"
-                )
-                raise ValueError(
-                    f"{type(self).__name__}.predict needs the time step of each "
-                    f"observation{unknown}: pass episode_start=True at the first step of "
-                    "an episode (state=None then means t = 0) and afterwards the state "
-                    "predict returned, with episode_start=dones, as Stable-Baselines3's "
-                    "evaluate_policy does; or state=<steps taken in each episode>"
-                )
-            return np.zeros(shape, dtype=np.int64)
-        t = _steps(state, size).reshape(shape)
-        if starts is not None:
-            t = np.where(starts, 0, t)
-        late = t >= self._horizon
-        if late.any():
-            first = int(t[late].flat[0])
-            where = f" at index {_where(late)}" if t.ndim else ""
-            raise ValueError(
-                f"{self._plan.past_horizon(first)}{where}; with Stable-Baselines3 pass "
-                "episode_start=dones so that the time step restarts with each episode"
-            )
-        return t
+        return recurrent_time_steps(shape, state, episode_start, self._plan, type(self).__name__)
 
     def expected_return(self, gamma: float | None = None) -> float:
         """Undefined for a plan of ``H`` steps: raises ``ValueError``.
@@ -560,54 +461,3 @@ def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
             stacklevel=3,
         )
     return horizon
-
-
-def _same_state(observation: Any, state: int) -> bool:
-    try:
-        return int(observation) == state
-    except (TypeError, ValueError):
-        return False
-
-
-def _flags(value: Any, size: int, name: str) -> np.ndarray:
-    """``value`` as a bool array of ``size`` entries (bools, or 0/1 numbers), or raise."""
-    try:
-        array = np.asarray(value).reshape(-1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(f"{name} must be booleans, got {value!r}") from error
-    if array.size != size:
-        raise ValueError(
-            f"{name} must have one entry per observation ({size}), got {array.size}: {value!r}"
-        )
-    if array.dtype.kind != "b":
-        if array.dtype.kind not in "iuf" or not np.isin(array, (0, 1)).all():
-            raise ValueError(f"{name} must be booleans (or 0/1), got {value!r}")
-        array = array != 0
-    return array
-
-
-def _steps(value: Any, size: int) -> np.ndarray:
-    """``state`` as an int64 array of ``size`` time steps ``>= 0``, or raise."""
-    try:
-        array = np.asarray(value).reshape(-1)
-    except (TypeError, ValueError) as error:
-        raise ValueError(
-            f"state must hold the time step of each observation (ints), got {value!r}"
-        ) from error
-    if array.size != size:
-        raise ValueError(
-            f"state must hold one time step per observation ({size}), got {array.size}: "
-            f"{value!r}; pass the state the previous predict returned"
-        )
-    if array.size and array.dtype.kind not in "iu":
-        raise ValueError(
-            f"state must hold integer time steps, got dtype {array.dtype}: {value!r}; "
-            "pass the state the previous predict returned"
-        )
-    if (array < 0).any():
-        raise ValueError(f"state holds a negative time step: {value!r}")
-    return array.astype(np.int64)
-
-
-def _where(mask: np.ndarray) -> int:
-    return int(np.flatnonzero(mask.reshape(-1))[0])

@@ -48,6 +48,7 @@ from rl_planners.result import PlanningResult
 from rl_planners.solvers import (
     RUN_CONTROLS,
     check_solver_options,
+    inexact_policy_iteration,
     modified_policy_iteration,
     policy_iteration,
     value_iteration,
@@ -55,6 +56,7 @@ from rl_planners.solvers import (
 from rl_planners.validation import check_gamma
 
 __all__ = [
+    "InexactPolicyIterationAgent",
     "ModifiedPolicyIterationAgent",
     "PlanningAgent",
     "PolicyIterationAgent",
@@ -119,7 +121,8 @@ class PlanningAgent(TabularAgent):
         if solver is None:
             raise TypeError(
                 f"{type(self).__name__} names no solver: use ValueIterationAgent, "
-                "PolicyIterationAgent or ModifiedPolicyIterationAgent, or set the "
+                "PolicyIterationAgent, ModifiedPolicyIterationAgent or "
+                "InexactPolicyIterationAgent, or set the "
                 "class attribute solver = staticmethod(<solver function>)"
             )
         gamma = check_gamma(gamma)
@@ -225,3 +228,14 @@ class ModifiedPolicyIterationAgent(PlanningAgent):
     """
 
     solver = staticmethod(modified_policy_iteration)
+
+
+class InexactPolicyIterationAgent(PlanningAgent):
+    """Plans with :func:`~rl_planners.solvers.inexact_policy_iteration`.
+
+    Options: ``tol``, ``max_iterations``, ``V0``, ``stopping``, ``inner_ratio``,
+    ``max_inner``, ``backend``. For γ < 1 its greedy policy is ``tol``-optimal,
+    as value iteration's. See :class:`PlanningAgent`.
+    """
+
+    solver = staticmethod(inexact_policy_iteration)

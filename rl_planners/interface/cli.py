@@ -9,7 +9,12 @@ Subcommands:
   return beside its exact expectation; ``--render`` shows one episode.
 - ``compare ENV_ID``: run every planner on one env and tabulate them against
   policy iteration's exact solution.
+- ``regret ENV_ID --policy FILE.npy``: the exact expected return of a saved
+  policy, the optimum, their gap and the states where the policy loses most.
 - ``list-envs``: the registered ids whose env exposes a tabular model.
+
+The planners, their ``--algo`` keys and option flags come from one table,
+:data:`rl_planners.agents.planners.PLANNERS` (:mod:`rl_planners.interface.flags`).
 
 Bad input (an unknown id, an env without a model, malformed JSON, an
 option out of range) prints one line, ``rl-planners: error: ...``, on stderr
@@ -21,28 +26,26 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import math
 import sys
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any, NoReturn
 
 import gymnasium as gym
 
 __all__ = ["build_parser", "main"]
 
-from rl_planners.interface.commands import (
-    EXIT_INTERRUPTED,
-    PLANNERS,
-    PROG,
-    CLIError,
-    one_line,
-    run_compare,
-    run_list_envs,
-    run_play,
-    run_solve,
+from rl_planners.interface.commands import EXIT_INTERRUPTED, run_play, run_solve
+from rl_planners.interface.compare import run_compare
+from rl_planners.interface.environments import PROG, CLIError, one_line, run_list_envs
+from rl_planners.interface.flags import (
+    add_env_arguments,
+    add_planner_arguments,
+    discount,
+    non_negative_int,
+    positive_int,
 )
+from rl_planners.interface.regret_command import run_regret
 
 EXIT_ERROR = 2
 """Exit status for bad input, as argparse uses for usage errors."""
@@ -118,8 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan for an env, then print the solve's statistics, V and the policy "
         "(as grids with arrows for grid envs) and the exact expected return.",
     )
-    _add_env_arguments(solve)
-    _add_planner_arguments(solve)
+    add_env_arguments(solve)
+    add_planner_arguments(solve)
     solve.add_argument("--save", metavar="FILE", help="write the agent to FILE (.npz)")
     solve.add_argument(
         "--plot",
@@ -134,11 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Plan, play the agent in the env loop, and print the mean return "
         "beside the exact expected return within the env's time limit.",
     )
-    _add_env_arguments(play)
-    _add_planner_arguments(play)
-    play.add_argument(
-        "--episodes", type=_positive_int, default=100, metavar="N", help="default 100"
-    )
+    add_env_arguments(play)
+    add_planner_arguments(play)
+    play.add_argument("--episodes", type=positive_int, default=100, metavar="N", help="default 100")
     play.add_argument(
         "--seed", type=int, default=0, metavar="S", help="seed of the first reset (default 0)"
     )
@@ -150,16 +151,43 @@ def build_parser() -> argparse.ArgumentParser:
     compare = commands.add_parser(
         "compare",
         help="run every planner on one env and tabulate them",
-        description="Run value iteration, policy iteration, modified policy iteration and "
-        "(for gamma < 1) linear programming on one env; compare each with policy "
-        "iteration's exact solution.",
+        description=f"Run {_planner_names()} and (for gamma < 1) linear programming on one "
+        "env; compare each with policy iteration's exact solution.",
     )
-    _add_env_arguments(compare)
-    _add_planner_arguments(compare, algo=False)
+    add_env_arguments(compare)
+    add_planner_arguments(compare, algo=False)
     compare.add_argument(
         "--plot", metavar="FILE", help="write the convergence plot of every planner to FILE"
     )
     compare.set_defaults(run=run_compare)
+
+    regret = commands.add_parser(
+        "regret",
+        help="the exact regret of a policy saved with numpy.save",
+        description="Read a policy from a .npy file ([S] actions, [S, A] probabilities or "
+        "[S, A] Q-values, acted on greedily with the lowest action among ties) and print "
+        "its exact expected return from the initial distribution, the optimum, their gap "
+        "and the states with the largest gaps. Without --gamma and --horizon the objective "
+        "is the undiscounted return within the env's time limit.",
+    )
+    add_env_arguments(regret)
+    regret.add_argument(
+        "--policy", required=True, metavar="FILE", help="the policy, a .npy file (numpy.save)"
+    )
+    regret.add_argument(
+        "--gamma",
+        type=discount,
+        metavar="G",
+        help="discount in [0, 1]; alone, the infinite-horizon discounted return",
+    )
+    regret.add_argument(
+        "--horizon",
+        type=non_negative_int,
+        metavar="H",
+        help="the H-step return (discounted by --gamma, default 1); default: the env's "
+        "time limit when --gamma is not given",
+    )
+    regret.set_defaults(run=run_regret)
 
     list_envs = commands.add_parser(
         "list-envs",
@@ -171,81 +199,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_env_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("env_id", metavar="ENV_ID", help="e.g. FrozenLake-v1 (see list-envs)")
-    parser.add_argument(
-        "--env-kwargs",
-        type=_json_object,
-        default={},
-        metavar="JSON",
-        help="keyword arguments of gym.make, e.g. '{\"is_slippery\": false}'",
-    )
+def _planner_names() -> str:
+    from rl_planners.agents.planners import PLANNERS
 
-
-def _add_planner_arguments(parser: argparse.ArgumentParser, algo: bool = True) -> None:
-    if algo:
-        parser.add_argument(
-            "--algo",
-            choices=list(PLANNERS),
-            default="vi",
-            help="value iteration (default), policy iteration or modified policy iteration",
-        )
-    parser.add_argument(
-        "--gamma", type=_discount, default=0.99, metavar="G", help="discount in [0, 1] (0.99)"
-    )
-    parser.add_argument(
-        "--tol",
-        type=_positive_float,
-        metavar="T",
-        help="tolerance of vi and mpi: the greedy policy is T-optimal (default 1e-8)",
-    )
-    parser.add_argument(
-        "--max-iterations", type=_positive_int, metavar="N", help="iteration cap of the solver"
-    )
-    parser.add_argument(
-        "--m",
-        type=_non_negative_int,
-        metavar="M",
-        help="partial evaluation sweeps of mpi (default 20)",
-    )
-    parser.add_argument(
-        "--quiet", action="store_true", help="no progress bar, even for long solves"
-    )
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise argparse.ArgumentTypeError(f"not valid JSON ({error}): {text!r}") from None
-    if not isinstance(value, dict):
-        raise argparse.ArgumentTypeError(
-            f"expected a JSON object such as '{{\"is_slippery\": false}}', got {text!r}"
-        )
-    return value
-
-
-def _number(text: str, kind: Callable[[str], Any], expected: str, ok: Callable[[Any], bool]):
-    try:
-        value = kind(text)
-    except ValueError:
-        value = None
-    if value is None or not ok(value):
-        raise argparse.ArgumentTypeError(f"expected {expected}, got {text!r}")
-    return value
-
-
-def _discount(text: str) -> float:
-    return _number(text, float, "a number in [0, 1]", lambda g: 0.0 <= g <= 1.0)
-
-
-def _positive_float(text: str) -> float:
-    return _number(text, float, "a positive number", lambda x: math.isfinite(x) and x > 0)
-
-
-def _positive_int(text: str) -> int:
-    return _number(text, int, "an integer >= 1", lambda n: n >= 1)
-
-
-def _non_negative_int(text: str) -> int:
-    return _number(text, int, "an integer >= 0", lambda n: n >= 0)
+    return ", ".join(planner.name for planner in PLANNERS.values())

@@ -1,8 +1,10 @@
 """Text pictures of a solution: ``V`` as a grid of numbers, the policy as arrows.
 
 The functions that format take arrays and a grid shape, nothing else; the
-ones that look at an environment (:func:`grid_shape`, :func:`action_arrows`,
-:func:`terminal_states`) say how to draw it. The CLI and the plots share them.
+ones that look at an environment (:func:`grid_shape`, :func:`action_arrows`)
+say how to draw it, and :meth:`Layout.of` reads all of that from an env once.
+:func:`describe_solution` then takes the model and the layout, not the env.
+The CLI and the plots share them.
 
 >>> import numpy as np
 >>> print(format_values(np.array([0.5, 0.25, 1.0, 0.0]), (2, 2), precision=2))
@@ -16,6 +18,7 @@ ones that look at an environment (:func:`grid_shape`, :func:`action_arrows`,
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -27,6 +30,7 @@ __all__ = [
     "CLIFF_WALKING_ARROWS",
     "FROZEN_LAKE_ARROWS",
     "TERMINAL_MARK",
+    "Layout",
     "action_arrows",
     "describe_solution",
     "format_policy",
@@ -258,31 +262,82 @@ def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return "\n".join([line(headers, header=True), rule, *(line(row) for row in table)])
 
 
-def describe_solution(
-    env: Any, V: np.ndarray, policy: np.ndarray, *, ascii_only: bool = False
-) -> str:
-    """``V`` and the policy of an env, as the command line prints them.
+@dataclass(frozen=True)
+class Layout:
+    """How to draw an env's states and actions: what the model does not say.
 
-    A grid env (:func:`grid_shape`) of at most :data:`MAX_GRID_SIDE` rows and
+    Attributes
+    ----------
+    shape : tuple of int or None
+        ``(n_rows, n_cols)`` of a grid env (:func:`grid_shape`), else None.
+    arrows : str or None
+        One arrow per action (:func:`action_arrows`), else None.
+    action_names : tuple of str or None
+        The env's name of each action (``env.unwrapped.action_name(a)``), if it has them.
+    env_id : str or None
+        ``env.spec.id``, if the env has one.
+    """
+
+    shape: tuple[int, int] | None = None
+    arrows: str | None = None
+    action_names: tuple[str, ...] | None = None
+    env_id: str | None = None
+
+    @classmethod
+    def of(cls, env: Any) -> Layout:
+        """The layout of ``env`` (wrapped or not), read once."""
+        base = getattr(env, "unwrapped", env)
+        action_name = getattr(base, "action_name", None)
+        n_actions = getattr(getattr(base, "action_space", None), "n", None)
+        names = None
+        if callable(action_name) and n_actions is not None:
+            names = tuple(str(action_name(action)) for action in range(int(n_actions)))
+        spec = getattr(env, "spec", None)
+        return cls(grid_shape(env), action_arrows(env), names, getattr(spec, "id", None))
+
+
+def model_and_layout(source: Any, layout: Layout | None = None) -> tuple[TabularMDP, Layout]:
+    """``source`` as a model and a layout: a :class:`TabularMDP` is its own model,
+    drawn without a layout unless one is given; an env gives both (its model
+    read with :meth:`TabularMDP.from_env`)."""
+    if isinstance(source, TabularMDP):
+        return source, Layout() if layout is None else layout
+    return TabularMDP.from_env(source), Layout.of(source) if layout is None else layout
+
+
+def describe_solution(
+    mdp: TabularMDP | Any,
+    V: np.ndarray,
+    policy: np.ndarray,
+    *,
+    layout: Layout | None = None,
+    ascii_only: bool = False,
+) -> str:
+    """``V`` and the policy of a model, as the command line prints them.
+
+    A grid (``layout.shape``) of at most :data:`MAX_GRID_SIDE` rows and
     columns gets two grids, the values and the arrows (:func:`format_values`,
-    :func:`format_policy`), and a legend; any other env a table of its first
+    :func:`format_policy`), and a legend; anything else a table of its first
     :data:`MAX_LISTED_STATES` states and a summary of ``V``.
 
     Parameters
     ----------
-    env : gymnasium.Env
-        The env planned for, wrapped or not; its model gives the terminal
-        states and the initial distribution.
+    mdp : TabularMDP or gymnasium.Env
+        The model planned on: it gives the terminal states and the initial
+        distribution. An env (as before) is read for both its model and its layout.
     V : array_like, shape (S,)
     policy : array_like of int, shape (S,)
+    layout : Layout, optional
+        How to draw the states and actions (:meth:`Layout.of` an env);
+        default: none for a model (a table of states), the env's for an env.
     ascii_only : bool
         Draw ``< v > ^`` instead of arrows.
     """
-    mdp = TabularMDP.from_env(env)
+    mdp, layout = model_and_layout(mdp, layout)
     values, actions = np.asarray(V, dtype=np.float64), np.asarray(policy)
-    shape = grid_shape(env)
+    shape = layout.shape
     if shape is not None and max(shape) <= MAX_GRID_SIDE:
-        arrows, terminal = action_arrows(env), terminal_states(mdp)
+        arrows, terminal = layout.arrows, terminal_states(mdp)
         symbols = [str(a) for a in range(mdp.n_actions)] if arrows is None else list(arrows)
         dot = TERMINAL_MARK
         if ascii_only:
@@ -301,11 +356,11 @@ def describe_solution(
             ]
         )
     lines = [] if shape is None else [f"(a {shape[0]}x{shape[1]} grid: too large to draw)"]
-    action_name = getattr(getattr(env, "unwrapped", env), "action_name", None)
     rows = []
     for state in range(min(mdp.n_states, MAX_LISTED_STATES)):
         action = int(actions[state])
-        name = action_name(action) if callable(action_name) else f"action {action}"
+        named = layout.action_names is not None and action < len(layout.action_names)
+        name = layout.action_names[action] if named else f"action {action}"
         label = str(action) if name == f"action {action}" else f"{action} ({name})"
         rows.append([str(state), f"{values[state]:.4f}", label])
     lines.append(format_table(["state", "V", "action"], rows))

@@ -21,8 +21,8 @@ import numpy as np
 
 from rl_planners.interface.display import (
     FROZEN_LAKE_ARROWS,
-    action_arrows,
-    grid_shape,
+    Layout,
+    model_and_layout,
     policy_symbols,
     terminal_states,
 )
@@ -213,38 +213,50 @@ def convergence_plot(
     return ax
 
 
-def solution_figure(env: Any, result: PlanningResult, label: str = "") -> Figure:
-    """A figure of a solve: the value heatmap with arrows (grid envs) and the convergence plot.
+def solution_figure(
+    mdp: TabularMDP | Any,
+    result: PlanningResult,
+    label: str = "",
+    *,
+    layout: Layout | None = None,
+) -> Figure:
+    """A figure of a solve: the value heatmap with arrows (grids) and the convergence plot.
 
     Made without pyplot (no window, no global figure list), ready for
     ``figure.savefig("plan.png")``: 11 x 4.5 inches with both panels for a
-    grid env (:func:`rl_planners.display.grid_shape`), 6 x 4 with the
-    convergence plot alone otherwise, at 100 dpi.
+    grid (``layout.shape``), 6 x 4 with the convergence plot alone otherwise,
+    at 100 dpi.
 
     Parameters
     ----------
-    env : gymnasium.Env
-        The env planned for.
+    mdp : TabularMDP or gymnasium.Env
+        The model planned on (it gives the terminal states). An env (as
+        before) is read for both its model and its layout.
     result : PlanningResult
     label : str
         The name of the planner, for the legend.
+    layout : Layout, optional
+        How to draw the states (:meth:`rl_planners.interface.display.Layout.of`
+        an env); default: none for a model (the convergence plot alone), the
+        env's for an env.
     """
     require_matplotlib()
     from matplotlib.figure import Figure
 
-    shape = grid_shape(env)
-    if shape is None:
+    mdp, layout = model_and_layout(mdp, layout)
+    if layout.shape is None:
         return convergence_figure({label: result})
     figure = Figure(figsize=(11.0, 4.5), dpi=100)
-    spec = getattr(env, "spec", None)
     value_heatmap(
         result.V,
         result.policy,
-        shape,
-        action_arrows(env),
+        layout.shape,
+        layout.arrows,
         ax=figure.add_subplot(1, 2, 1),
-        terminal=terminal_states(TabularMDP.from_env(env)),
-        title=f"{spec.id}: V and the greedy policy" if spec else "V and the greedy policy",
+        terminal=terminal_states(mdp),
+        title=f"{layout.env_id}: V and the greedy policy"
+        if layout.env_id
+        else "V and the greedy policy",
     )
     convergence_plot({label: result}, ax=figure.add_subplot(1, 2, 2))
     figure.tight_layout()
