@@ -36,23 +36,7 @@ the time step to act. It gets it in one of three ways, and never guesses:
 Without any of them, ``act`` raises ``ValueError`` saying what to do; it
 never acts as if ``t = 0``.
 
-Example
--------
->>> import gymnasium as gym
->>> env = gym.make("FrozenLake8x8-v1")
->>> agent = FiniteHorizonAgent(env)          # horizon: the env's 200 steps
->>> round(agent.expected_return_within_limit(), 4)
-0.9132
->>> env = agent.wrap(env)                    # the one extra line
->>> obs, info = env.reset(seed=0)
->>> while True:
-...     obs, reward, terminated, truncated, info = env.step(agent.act(obs))
-...     if terminated or truncated:
-...         break
->>> agent.policy.shape                        # π_t(s) for t < 200
-(200, 64)
->>> agent.act(0, t=0)                        # or give the time step yourself
-3
+The README's "Planning for the time limit" shows the loop.
 
 References
 ----------
@@ -65,7 +49,6 @@ References
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Literal
 
 import numpy as np
@@ -75,14 +58,15 @@ from rl_planners.agents.policies import TimeDependentPolicy, check_state, check_
 from rl_planners.agents.time_steps import (
     TimeStepTracker,
     observed_time_step,
+    planning_horizon,
     recurrent_time_steps,
 )
-from rl_planners.gym_env import env_id, env_name, find_wrapper, time_limit
+from rl_planners.gym_env import env_id, find_wrapper, time_limit
 from rl_planners.mdp import TabularMDP
 from rl_planners.persistence import AgentFile
 from rl_planners.result import FiniteHorizonResult
 from rl_planners.solvers import backward_induction, check_solver_options
-from rl_planners.validation import check_choice, check_gamma, check_int
+from rl_planners.validation import check_choice, check_gamma
 
 __all__ = ["FiniteHorizonAgent", "TimeStepTracker"]
 
@@ -202,7 +186,7 @@ class FiniteHorizonAgent(TabularAgent):
         **solver_options: Any,
     ) -> None:
         limit = time_limit(env)
-        horizon = _planning_horizon(env, horizon, limit)
+        horizon = planning_horizon(env, horizon, limit)
         gamma = check_gamma(gamma)
         check_choice(keep, "keep", ("policy", "all"))
         check_solver_options(type(self).__name__, self.solver, solver_options)
@@ -428,36 +412,3 @@ class FiniteHorizonAgent(TabularAgent):
             limit = self._max_episode_steps
             horizon = self._horizon if limit is None else limit
         return super().expected_return_within_limit(horizon, gamma)
-
-
-# ---------------------------------------------------------------- helpers
-def _planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
-    """The horizon to plan for: ``horizon``, or the env's time limit; warn if they differ."""
-    if horizon is None:
-        if limit is None:
-            raise ValueError(
-                f"{env_name(env)} has no time limit (no TimeLimit wrapper, "
-                "max_episode_steps is None), so FiniteHorizonAgent cannot take its "
-                "horizon from it: pass horizon=<steps>, and end episodes there "
-                "(gymnasium.wrappers.TimeLimit(env, <steps>))"
-            )
-        return limit
-    horizon = check_int(horizon, "horizon", 1, "the number of steps")
-    if limit is not None and horizon < limit:
-        warnings.warn(
-            f"horizon={horizon} is shorter than the time limit of {env_name(env)} "
-            f"({limit} steps): the agent has no action after step {horizon - 1} and "
-            f"raises there if the episode is still running; leave horizon=None to plan "
-            f"for the env's limit, or cut episodes with TimeLimit(env, {horizon})",
-            UserWarning,
-            stacklevel=3,
-        )
-    elif limit is not None and horizon > limit:
-        warnings.warn(
-            f"horizon={horizon} is longer than the time limit of {env_name(env)} "
-            f"({limit} steps): the plan is optimal for {horizon}-step episodes, not for "
-            f"the env's {limit}; leave horizon=None to plan for the env's limit",
-            UserWarning,
-            stacklevel=3,
-        )
-    return horizon

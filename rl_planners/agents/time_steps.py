@@ -11,12 +11,15 @@ episodes and stamps each observation with its time step
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
 from rl_planners.agents.policies import TimeDependentPolicy
+from rl_planners.gym_env import env_name
+from rl_planners.validation import check_int
 
 __all__ = [
     "TimeStepTracker",
@@ -25,6 +28,7 @@ __all__ = [
     "check_steps",
     "first_index",
     "observed_time_step",
+    "planning_horizon",
     "recurrent_time_steps",
 ]
 
@@ -211,3 +215,35 @@ def check_steps(value: Any, size: int) -> np.ndarray:
 def first_index(mask: np.ndarray) -> int:
     """The flat index of the first set entry of ``mask``."""
     return int(np.flatnonzero(mask.reshape(-1))[0])
+
+
+def planning_horizon(env: Any, horizon: Any, limit: int | None) -> int:
+    """The horizon to plan for: ``horizon``, or the env's time limit; warn if they differ."""
+    if horizon is None:
+        if limit is None:
+            raise ValueError(
+                f"{env_name(env)} has no time limit (no TimeLimit wrapper, "
+                "max_episode_steps is None), so FiniteHorizonAgent cannot take its "
+                "horizon from it: pass horizon=<steps>, and end episodes there "
+                "(gymnasium.wrappers.TimeLimit(env, <steps>))"
+            )
+        return limit
+    horizon = check_int(horizon, "horizon", 1, "the number of steps")
+    if limit is not None and horizon < limit:
+        warnings.warn(
+            f"horizon={horizon} is shorter than the time limit of {env_name(env)} "
+            f"({limit} steps): the agent has no action after step {horizon - 1} and "
+            f"raises there if the episode is still running; leave horizon=None to plan "
+            f"for the env's limit, or cut episodes with TimeLimit(env, {horizon})",
+            UserWarning,
+            stacklevel=3,
+        )
+    elif limit is not None and horizon > limit:
+        warnings.warn(
+            f"horizon={horizon} is longer than the time limit of {env_name(env)} "
+            f"({limit} steps): the plan is optimal for {horizon}-step episodes, not for "
+            f"the env's {limit}; leave horizon=None to plan for the env's limit",
+            UserWarning,
+            stacklevel=3,
+        )
+    return horizon
