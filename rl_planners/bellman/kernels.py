@@ -140,6 +140,20 @@ class SweepModel:
     n_chunks: int
     row_width: int
 
+    @property
+    def outcome_arrays(
+        self,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, bool, np.ndarray]:
+        """The arrays every loop takes first, in its order."""
+        return (
+            self.row_offsets,
+            self.next_state,
+            self.prob,
+            self.terminated,
+            self.has_terminations,
+            self.R,
+        )
+
 
 @dataclass(frozen=True)
 class SweepStats:
@@ -197,12 +211,7 @@ def jacobi_sweep(model: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray
     stats = np.empty((model.n_chunks, 3))
     with PARALLEL_LOCK:
         compile_loops(model.row_width).jacobi(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             V,
             float(gamma),
             model.n_actions,
@@ -221,12 +230,7 @@ def gauss_seidel_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepS
     """
     stats = np.empty((1, 3))
     compile_loops(model.row_width).gauss_seidel(
-        model.row_offsets,
-        model.next_state,
-        model.prob,
-        model.terminated,
-        model.has_terminations,
-        model.R,
+        *model.outcome_arrays,
         V,
         float(gamma),
         model.n_actions,
@@ -243,12 +247,7 @@ def gauss_seidel_reverse_sweep(model: SweepModel, V: np.ndarray, gamma: float) -
     """
     stats = np.empty((1, 3))
     compile_loops(model.row_width).gauss_seidel_reverse(
-        model.row_offsets,
-        model.next_state,
-        model.prob,
-        model.terminated,
-        model.has_terminations,
-        model.R,
+        *model.outcome_arrays,
         V,
         float(gamma),
         model.n_actions,
@@ -262,12 +261,7 @@ def q_values(model: SweepModel, V: np.ndarray, gamma: float) -> np.ndarray:
     Q = np.empty(model.n_states * model.n_actions)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).q_values(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             V,
             float(gamma),
             Q,
@@ -280,12 +274,7 @@ def q_scale(model: SweepModel, V: np.ndarray, gamma: float) -> float:
     scale = np.zeros(model.n_chunks)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).q_scale(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             V,
             float(gamma),
             model.n_actions,
@@ -305,12 +294,7 @@ def greedy_actions(model: SweepModel, V: np.ndarray, gamma: float, atol: float) 
     policy = np.empty(model.n_states, dtype=np.int64)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).greedy(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             V,
             float(gamma),
             model.n_actions,

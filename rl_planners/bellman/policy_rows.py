@@ -42,12 +42,7 @@ def policy_apply(
         out = np.empty(model.n_states)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).policy_apply(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             np.ascontiguousarray(policy, dtype=np.int64),
             np.ascontiguousarray(x, dtype=np.float64),
             float(alpha),
@@ -80,12 +75,7 @@ def gather_policy_rows(model: SweepModel, policy: np.ndarray) -> SweepModel:
     R_pi = np.empty(n_states)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).gather_rows(
-            model.row_offsets,
-            model.next_state,
-            model.prob,
-            model.terminated,
-            model.has_terminations,
-            model.R,
+            *model.outcome_arrays,
             np.ascontiguousarray(policy, dtype=np.int64),
             model.n_actions,
             offsets,
