@@ -290,6 +290,10 @@ def test_ctrl_c_during_a_long_solve_shows_the_last_iterate():
         encoding="utf-8",
         cwd=REPO,
         env=child_environment(),
+        # A non-interactive shell starts its background jobs with SIGINT
+        # ignored, and a child inherits that, so Python would install no
+        # KeyboardInterrupt handler in it: give it the default, as a terminal does.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         header = process.stdout.readline()  # printed just before the solve starts
