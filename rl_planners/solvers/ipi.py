@@ -56,12 +56,12 @@ import numpy as np
 
 from rl_planners.bellman import greedy_policy, operators
 from rl_planners.bellman.operators import sweep_stats
-from rl_planners.errors import NonTerminatingPolicyError
 from rl_planners.mdp import TabularMDP
-from rl_planners.mdp.termination import nonterminating_states, terminating_choice
+from rl_planners.mdp.termination import nonterminating_states
 from rl_planners.result import PlanningResult
 from rl_planners.solvers.iteration import IterationCallback, StoppingRule, iterate, planning_result
 from rl_planners.solvers.linear import DIRECT_SOLVE_MAX_STATES, bicgstab, solve_policy_system
+from rl_planners.solvers.pi import terminating_policy
 from rl_planners.validation import (
     check_gamma,
     check_int,
@@ -69,7 +69,6 @@ from rl_planners.validation import (
     check_real,
     check_tol,
     check_values,
-    format_states,
 )
 
 __all__ = ["inexact_policy_iteration"]
@@ -164,7 +163,11 @@ def inexact_policy_iteration(
     rule = StoppingRule(gamma, tol, stopping, mdp)
     V = np.zeros(mdp.n_states) if V0 is None else check_values(mdp, V0, "V0")
     if gamma == 1.0:
-        _raise_if_some_state_cannot_terminate(mdp)
+        terminating_policy(
+            mdp,
+            "so their undiscounted return is not an episodic one. Use gamma < 1, or "
+            "value_iteration, which values such states by their rewards.",
+        )
     ops = operators(mdp, backend)
     subsolution = False  # V ≤ T V is known (then T V is a subsolution too)
 
@@ -224,17 +227,3 @@ def _policy_to_evaluate(mdp: TabularMDP, Q: np.ndarray, gamma: float) -> np.ndar
         return policy
     policy = greedy_policy(mdp, Q, gamma)  # ties go to actions that terminate
     return policy if nonterminating_states(mdp, policy).size == 0 else None
-
-
-def _raise_if_some_state_cannot_terminate(mdp: TabularMDP) -> None:
-    allowed = np.ones((mdp.n_states, mdp.n_actions), dtype=bool)
-    _, terminates = terminating_choice(mdp, allowed)
-    if not terminates.all():
-        stuck = np.flatnonzero(~terminates)
-        raise NonTerminatingPolicyError(
-            f"at gamma = 1 no policy terminates (with probability 1) from {stuck.size} "
-            f"state(s): {format_states(stuck)}, so their undiscounted return is not an "
-            "episodic one. Use gamma < 1, or value_iteration, which values such states by "
-            "their rewards.",
-            stuck,
-        )

@@ -19,21 +19,36 @@ from rl_planners.validation import check_gamma, check_max_iterations, check_poli
 __all__ = ["initial_policy", "policy_iteration"]
 
 
-def initial_policy(mdp: TabularMDP, gamma: float) -> np.ndarray:
-    """Greedy on immediate reward (γ < 1); at γ = 1 a policy that terminates."""
-    if gamma < 1.0:
-        return greedy_policy(mdp, np.asarray(mdp.R), gamma)
+def terminating_policy(mdp: TabularMDP, consequence: str) -> np.ndarray:
+    """``[S]`` a policy that terminates (with probability 1) from every state, for γ = 1.
+
+    Raises
+    ------
+    NonTerminatingPolicyError
+        Naming the states from which no policy terminates; ``consequence``
+        (what that means for the caller's solver, and what to do) ends the message.
+    """
     allowed = np.ones((mdp.n_states, mdp.n_actions), dtype=bool)
     policy, terminates = terminating_choice(mdp, allowed)
     if not terminates.all():
         stuck = np.flatnonzero(~terminates)
         raise NonTerminatingPolicyError(
             f"at gamma = 1 no policy terminates (with probability 1) from {stuck.size} "
-            f"state(s): {format_states(stuck)}, so policy iteration cannot evaluate any "
-            "policy there. Use gamma < 1, or value_iteration, which handles such states.",
+            f"state(s): {format_states(stuck)}, {consequence}",
             stuck,
         )
     return policy
+
+
+def initial_policy(mdp: TabularMDP, gamma: float) -> np.ndarray:
+    """Greedy on immediate reward (γ < 1); at γ = 1 a policy that terminates."""
+    if gamma < 1.0:
+        return greedy_policy(mdp, np.asarray(mdp.R), gamma)
+    return terminating_policy(
+        mdp,
+        "so policy iteration cannot evaluate any policy there. Use gamma < 1, or "
+        "value_iteration, which handles such states.",
+    )
 
 
 def policy_iteration(
