@@ -161,3 +161,26 @@ def test_compiled_value_iteration_allocates_less_than_one_q_beyond_the_models_ar
     assert peak < one_q, f"peak {peak / one_q:.2f} x S·A float64"
     assert "continuation_probability" not in vars(mdp)  # no [S, A] array cached on the model
     assert result.converged
+
+
+def test_compiled_policy_iteration_holds_no_q_through_its_evaluations():
+    # 50,000 states x 4 actions x 5 branches, the model's R made first. What
+    # the solve needs at its peak, in S·A float64 units: the policy's gathered
+    # rows for the Krylov products (5 outcomes x (8 + 8) bytes a state, and
+    # R_pi: 2.75 x), BiCGSTAB's vectors (about 2 x), V, the policy and the
+    # state index (0.75 x): 6.0 x measured. Keeping the improvement step's Q
+    # (1 x) through the next evaluation, and BiCGSTAB's temporaries of its
+    # vector updates, took 7.5 x.
+    mdp = garnet(50_000, seed=5)
+    _ = mdp.R
+    policy_iteration(garnet(100), GAMMA, backend="compiled")  # numba loaded, kernels compiled
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        result = policy_iteration(mdp, GAMMA, backend="compiled")
+        peak = tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+    one_q = 8 * mdp.n_states * mdp.n_actions
+    assert peak < 6.5 * one_q, f"peak {peak / one_q:.2f} x S·A float64"
+    assert result.converged and result.iterations > 1  # improvements were evaluated

@@ -97,24 +97,34 @@ def bicgstab(
     rho = alpha = omega = 1.0
     v = np.zeros_like(x)
     p = np.zeros_like(x)
+    # Updated in place, in the order the formulas are written (so the same
+    # float64 operations as the textbook expressions): s takes r's buffer, and
+    # every product with a scalar goes through one scratch vector.
+    scaled = np.empty_like(x)
+    x = x.copy()  # the caller's x is left as given
     for _ in range(max_iterations):
         rho_next = _dot(r_hat, r)
         if rho_next == 0.0 or omega == 0.0:
             break  # breakdown: the caller restarts from x
-        p = r + (rho_next / rho) * (alpha / omega) * (p - omega * v)
+        # p = r + (ρ'/ρ)(α/ω)(p − ω v)
+        np.subtract(p, np.multiply(omega, v, out=scaled), out=p)
+        np.multiply((rho_next / rho) * (alpha / omega), p, out=p)
+        np.add(r, p, out=p)
         v = apply(p)
         denominator = _dot(r_hat, v)
         if denominator == 0.0:
             break
         alpha = rho_next / denominator
-        s = r - alpha * v
+        s = np.subtract(r, np.multiply(alpha, v, out=scaled), out=r)  # s = r − α v
         if float(np.abs(s).max()) <= target:
-            return x + alpha * p
+            x += np.multiply(alpha, p, out=scaled)
+            return x
         t = apply(s)
         tt = _dot(t, t)
         omega = _dot(t, s) / tt if tt > 0.0 else 0.0
-        x = x + alpha * p + omega * s
-        r = s - omega * t
+        x += np.multiply(alpha, p, out=scaled)  # x = x + α p + ω s
+        x += np.multiply(omega, s, out=scaled)
+        r = np.subtract(s, np.multiply(omega, t, out=scaled), out=s)  # r = s − ω t
         rho = rho_next
         if not np.isfinite(omega) or float(np.abs(r).max()) <= target:
             break

@@ -139,13 +139,15 @@ def policy_iteration(
 
     def improve() -> tuple[bool, float]:
         nonlocal V, policy
-        Q = ops.q(V, gamma)
+        Q = ops.q(V, gamma)  # [S, A]
         best = np.argmax(Q, axis=1)
         residual = float(np.abs(Q[states, best] - V).max())
         improves = Q[states, best] - Q[states, policy] > tie_tolerance(Q)
+        del Q  # not kept through the evaluation: an [S, A] array costs A value vectors
         if not improves.any():
             return True, residual
         policy = np.where(improves, best, policy)
+        del best, improves
         V = evaluate(V)
         return False, residual
 
