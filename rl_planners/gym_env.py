@@ -11,7 +11,15 @@ from typing import Any
 
 from rl_planners.errors import ModelError
 
-__all__ = ["discrete_size", "env_id", "env_name", "find_wrapper", "time_limit", "unwrapped"]
+__all__ = [
+    "discrete_size",
+    "env_id",
+    "env_name",
+    "find_wrapper",
+    "space_size",
+    "time_limit",
+    "unwrapped",
+]
 
 
 def unwrapped(env: Any) -> Any:
@@ -64,8 +72,8 @@ def time_limit(env: Any) -> int | None:
     return min(limits) if limits else None
 
 
-def discrete_size(env: Any, attribute: str) -> int:
-    """``n`` of the env's ``Discrete`` space ``attribute`` (``observation_space``, ...).
+def space_size(space: Any, what: str, owner: str) -> int:
+    """``n`` of a ``Discrete(n)`` space that starts at 0; ``owner`` and ``what`` name it in errors.
 
     Raises
     ------
@@ -74,13 +82,22 @@ def discrete_size(env: Any, attribute: str) -> int:
     """
     from gymnasium import spaces
 
-    name = env_name(env)
-    space = getattr(unwrapped(env), attribute, None)
     if not isinstance(space, spaces.Discrete):
-        raise ModelError(f"{name} needs a Discrete {attribute} for tabular planning, got {space!r}")
+        raise ModelError(f"{owner} needs a Discrete {what} for tabular planning, got {space!r}")
     if int(space.start) != 0:
         raise ModelError(
-            f"{name}'s {attribute} {space!r} starts at {space.start}; tabular planning "
+            f"{owner}'s {what} {space!r} starts at {space.start}; tabular planning "
             "needs Discrete spaces that start at 0"
         )
     return int(space.n)
+
+
+def discrete_size(env: Any, attribute: str) -> int:
+    """``n`` of the env's ``Discrete`` space ``attribute`` (``observation_space``, ...).
+
+    Raises
+    ------
+    ModelError
+        If the space is not ``Discrete`` or does not start at 0.
+    """
+    return space_size(getattr(unwrapped(env), attribute, None), attribute, env_name(env))

@@ -32,10 +32,11 @@ from typing import Any
 import numpy as np
 
 from rl_planners import gym_env
+from rl_planners.gym_env import space_size
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.confidence import EstimatedModel
 from rl_planners.mdp.samples import SampleCounts, check_indices, count_transitions
-from rl_planners.mdp.sampling import env_sizes, sample_every_pair, space_size
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair
 
 __all__ = [
     "EstimatedModel",

@@ -29,9 +29,10 @@ from typing import Any
 
 import numpy as np
 
+from rl_planners.gym_env import space_size
 from rl_planners.mdp.checks import check_count, read_only_copy
 from rl_planners.mdp.outcomes import Outcomes
-from rl_planners.mdp.sampling import env_sizes, sample_every_pair, space_size
+from rl_planners.mdp.sampling import env_sizes, sample_every_pair
 
 __all__ = [
     "UNVISITED_RULES",

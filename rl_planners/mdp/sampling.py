@@ -20,21 +20,7 @@ import numpy as np
 from rl_planners import gym_env
 from rl_planners.mdp.checks import check_count
 
-__all__ = ["env_sizes", "sample_every_pair", "space_size"]
-
-
-def space_size(space: Any, what: str, owner: str) -> int:
-    """``n`` of a ``Discrete(n)`` space from 0 (a Minari dataset's); else ``ValueError``."""
-    from gymnasium import spaces
-
-    if not isinstance(space, spaces.Discrete):
-        raise ValueError(f"{owner} needs a Discrete {what} for a tabular model, got {space!r}")
-    if int(space.start) != 0:
-        raise ValueError(
-            f"{owner}'s {what} {space!r} starts at {space.start}; a tabular model needs "
-            "Discrete spaces that start at 0"
-        )
-    return int(space.n)
+__all__ = ["env_sizes", "sample_every_pair"]
 
 
 def env_sizes(env: Any) -> tuple[int, int]:
