@@ -92,7 +92,7 @@ def test_reverse_sweep_updates_from_the_last_state_down():
     for s in reversed(range(mdp.n_states)):  # the definition, one state at a time
         expected[s] = q_from_v(mdp, expected, gamma)[s].max()
     swept = V.copy()
-    stats = kernels.gauss_seidel_reverse_sweep(kernels.prepare(mdp), swept, gamma)
+    stats = kernels.gauss_seidel_sweep(kernels.prepare(mdp), swept, gamma, reverse=True)
     np.testing.assert_allclose(swept, expected, rtol=0, atol=slack(expected))
     assert stats.high == pytest.approx((swept - V).max(), abs=1e-12)
 

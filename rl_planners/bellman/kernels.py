@@ -11,9 +11,11 @@ sweep and fuse everything a solver needs into that single pass:
 - :func:`jacobi_sweep`: ``V'(s) = max_a [R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)]``
   for all ``s`` from the old ``V``, plus the statistics of ``d = V' − V``
   the stopping rules use (``max d``, ``min d``, ``max |V'|``);
-- :func:`gauss_seidel_sweep`: the same backup in place, in state order, each
-  state seeing the values already updated in this sweep (one thread);
-  :func:`gauss_seidel_reverse_sweep` the same from the last state down;
+- :func:`gauss_seidel_sweep`: the same backup in place, in increasing or
+  decreasing state order, each state seeing the values already updated in
+  this sweep (one thread);
+- either sweep can record each state's maximising action on the way (the
+  greedy step of policy iteration's variants, without a ``Q`` array);
 - :func:`q_values`: the full ``Q`` ``(S, A)``, when it is asked for;
 - :func:`greedy_actions`: the greedy policy of ``V`` without an ``(S, A)``
   array (two passes: the scale of ``Q`` for the tie tolerance, then each
@@ -63,13 +65,13 @@ __all__ = [
     "SweepStats",
     "compiled_available",
     "continuation_extremes",
-    "gauss_seidel_reverse_sweep",
     "gauss_seidel_sweep",
     "greedy_actions",
     "jacobi_sweep",
     "prepare",
     "q_scale",
     "q_values",
+    "reduce_stats",
     "row_width",
     "uses_kernel",
 ]
@@ -197,16 +199,38 @@ def prepare(mdp: TabularMDP) -> SweepModel:
     )
 
 
-def _reduce(stats: np.ndarray) -> SweepStats:
+def reduce_stats(stats: np.ndarray) -> SweepStats:
+    """The :class:`SweepStats` of a sweep from its per-chunk rows ``(max d, min d, max |V'|)``."""
     return SweepStats(
         high=float(stats[:, 0].max()), low=float(stats[:, 1].min()), top=float(stats[:, 2].max())
     )
 
 
-def jacobi_sweep(model: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
+_NO_POLICY = np.zeros(0, dtype=np.int64)
+"""Passed to a sweep kernel for ``policy=None``: record no actions."""
+
+
+def _policy_out(model: SweepModel, policy: np.ndarray | None) -> np.ndarray:
+    if policy is None:
+        return _NO_POLICY
+    if policy.shape != (model.n_states,) or policy.dtype != np.int64:
+        raise ValueError("policy must be an int64 array of one action per state")
+    return policy
+
+
+def jacobi_sweep(
+    model: SweepModel,
+    V: np.ndarray,
+    gamma: float,
+    out: np.ndarray,
+    policy: np.ndarray | None = None,
+) -> SweepStats:
     """One synchronous sweep: ``out = T V`` (fused backup and max), on all cores.
 
     ``V`` and ``out`` are distinct float64 ``(S,)`` arrays; ``V`` is only read.
+    If ``policy`` (``(S,)`` int64) is given, ``policy[s]`` receives the first
+    action attaining the maximum, ``argmax_a Q(s,a)`` with ties to the lowest
+    index: the greedy step of policy iteration's variants, without a ``Q`` array.
     """
     stats = np.empty((model.n_chunks, 3))
     with PARALLEL_LOCK:
@@ -216,44 +240,42 @@ def jacobi_sweep(model: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray
             float(gamma),
             model.n_actions,
             out,
+            _policy_out(model, policy),
             stats,
         )
-    return _reduce(stats)
+    return reduce_stats(stats)
 
 
-def gauss_seidel_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepStats:
+def gauss_seidel_sweep(
+    model: SweepModel,
+    V: np.ndarray,
+    gamma: float,
+    *,
+    reverse: bool = False,
+    policy: np.ndarray | None = None,
+) -> SweepStats:
     """One Gauss–Seidel sweep, in place: for ``s = 0, 1, …``, ``V(s) ← (T V)(s)``.
 
-    Each backup sees the values of states ``< s`` already updated in this
-    sweep (Puterman 1994, §6.3.3). Runs on one thread, so the result is
-    deterministic. ``d`` in the statistics is each state's change.
+    Each backup sees the values of the states already updated in this sweep
+    (Puterman 1994, §6.3.3); ``reverse`` sweeps ``s = S−1, …, 0``. Alternated,
+    values travel across the state numbering both ways within one pair of
+    sweeps. Runs on one thread, so the result is deterministic. ``d`` in the
+    statistics is each state's change. ``policy``, if given, receives each
+    state's maximising action as in :func:`jacobi_sweep`. On the rows of one
+    policy (:func:`~rl_planners.bellman.policy_rows.gather_policy_rows`, one
+    action) the sweep is ``V(s) ← (T_π V)(s)``.
     """
     stats = np.empty((1, 3))
-    compile_loops(model.row_width).gauss_seidel(
+    loops = compile_loops(model.row_width)
+    (loops.gauss_seidel_reverse if reverse else loops.gauss_seidel)(
         *model.outcome_arrays,
         V,
         float(gamma),
         model.n_actions,
+        _policy_out(model, policy),
         stats,
     )
-    return _reduce(stats)
-
-
-def gauss_seidel_reverse_sweep(model: SweepModel, V: np.ndarray, gamma: float) -> SweepStats:
-    """:func:`gauss_seidel_sweep` in reverse state order: ``s = S−1, …, 0``.
-
-    Alternated with forward sweeps (symmetric Gauss–Seidel), values travel
-    across the state numbering in both directions within one pair of sweeps.
-    """
-    stats = np.empty((1, 3))
-    compile_loops(model.row_width).gauss_seidel_reverse(
-        *model.outcome_arrays,
-        V,
-        float(gamma),
-        model.n_actions,
-        stats,
-    )
-    return _reduce(stats)
+    return reduce_stats(stats)
 
 
 def q_values(model: SweepModel, V: np.ndarray, gamma: float) -> np.ndarray:

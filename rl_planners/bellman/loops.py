@@ -43,6 +43,7 @@ def compiled_available() -> bool:
 # `_state_backup` compiled functions that numba inlines into the kernels.
 prange = range
 _ROW_WIDTH = 0
+_REVERSE = False
 
 
 def _row_span(offsets, row):
@@ -84,18 +85,25 @@ def _state_backup(offsets, next_state, prob, terminated, has_term, R, V, gamma, 
 
 
 def _jacobi_kernel(
-    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, out, stats
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, out, policy, stats
 ):
     n_states = V.shape[0]
     n_chunks = stats.shape[0]
+    record = policy.shape[0] > 0
     for chunk in prange(n_chunks):
         first = chunk * n_states // n_chunks
         last = (chunk + 1) * n_states // n_chunks
         high, low, top = -np.inf, np.inf, 0.0
         for s in range(first, last):
-            best = _state_backup(
-                offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
-            )
+            if record:
+                best, chosen = _state_backup_argmax(
+                    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
+                )
+                policy[s] = chosen
+            else:
+                best = _state_backup(
+                    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
+                )
             out[s] = best
             d = best - V[s]
             high = max(high, d)
@@ -106,14 +114,42 @@ def _jacobi_kernel(
         stats[chunk, 2] = top
 
 
-def _gauss_seidel_kernel(
-    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, stats
+def _state_backup_argmax(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
 ):
+    """``(T V)(s)`` and the first action attaining it (the lowest index among ties)."""
+    best = -np.inf
+    chosen = 0
+    row = s * n_actions
+    for a in range(n_actions):
+        first, count = _row_span(offsets, row + a)
+        future = _row_future(next_state, prob, terminated, has_term, V, first, count)
+        value = R[row + a] + gamma * future
+        if value > best:
+            best = value
+            chosen = a
+    return best, chosen
+
+
+def _gauss_seidel_kernel(
+    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, policy, stats
+):
+    # In place, one thread; states in increasing order, or decreasing when
+    # compiled with _REVERSE (a constant, so that each direction gets its own loop).
+    n_states = V.shape[0]
+    record = policy.shape[0] > 0
     high, low, top = -np.inf, np.inf, 0.0
-    for s in range(V.shape[0]):
-        best = _state_backup(
-            offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
-        )
+    for i in range(n_states):
+        s = n_states - 1 - i if _REVERSE else i
+        if record:
+            best, chosen = _state_backup_argmax(
+                offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
+            )
+            policy[s] = chosen
+        else:
+            best = _state_backup(
+                offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
+            )
         d = best - V[s]
         V[s] = best
         high = max(high, d)
@@ -124,19 +160,21 @@ def _gauss_seidel_kernel(
     stats[0, 2] = top
 
 
-def _gauss_seidel_reverse_kernel(
-    offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, stats
-):
+def _rows_gauss_seidel_kernel(offsets, next_state, weight, terminated, R, V, gamma, stats):
+    # Gauss–Seidel on gathered policy rows: in place, V(s) ← R_π(s) + γ Σ_k w_k V(s'_k),
+    # in increasing order, or decreasing when compiled with _REVERSE.
+    n_states = V.shape[0]
     high, low, top = -np.inf, np.inf, 0.0
-    for s in range(V.shape[0] - 1, -1, -1):
-        best = _state_backup(
-            offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, s
-        )
-        d = best - V[s]
-        V[s] = best
+    for i in range(n_states):
+        s = n_states - 1 - i if _REVERSE else i
+        first, count = _row_span(offsets, s)
+        # terminating outcomes already weigh 0: no flags to read
+        value = R[s] + gamma * _row_future(next_state, weight, terminated, False, V, first, count)
+        d = value - V[s]
+        V[s] = value
         high = max(high, d)
         low = min(low, d)
-        top = max(top, abs(best))
+        top = max(top, abs(value))
     stats[0, 0] = high
     stats[0, 1] = low
     stats[0, 2] = top
@@ -184,12 +222,24 @@ def _gather_kernel(
         R_out[s] = R[row]
 
 
-def _rows_kernel(offsets, next_state, weight, terminated, R, x, alpha, beta, g, out):
-    for s in prange(x.shape[0]):
-        first, count = _row_span(offsets, s)
-        # terminating outcomes already weigh 0: no flags to read
-        future = _row_future(next_state, weight, terminated, False, x, first, count)
-        out[s] = alpha * x[s] + beta * R[s] + g * future
+def _rows_kernel(offsets, next_state, weight, terminated, R, x, alpha, beta, g, out, stats):
+    n_states = x.shape[0]
+    n_chunks = stats.shape[0]
+    for chunk in prange(n_chunks):
+        high, low, top = -np.inf, np.inf, 0.0
+        for s in range(chunk * n_states // n_chunks, (chunk + 1) * n_states // n_chunks):
+            first, count = _row_span(offsets, s)
+            # terminating outcomes already weigh 0: no flags to read
+            future = _row_future(next_state, weight, terminated, False, x, first, count)
+            value = alpha * x[s] + beta * R[s] + g * future
+            out[s] = value
+            d = value - x[s]
+            high = max(high, d)
+            low = min(low, d)
+            top = max(top, abs(value))
+        stats[chunk, 0] = high
+        stats[chunk, 1] = low
+        stats[chunk, 2] = top
 
 
 def _q_scale_kernel(offsets, next_state, prob, terminated, has_term, R, V, gamma, n_actions, scale):
@@ -269,24 +319,30 @@ def compile_loops(row_width: int) -> Any:
 
     scope = dict(globals(), prange=numba.prange, _ROW_WIDTH=row_width)
 
-    def jit(function: Any, parallel: bool = False, inline: str = "never") -> Any:
-        copy = types.FunctionType(function.__code__, scope, function.__name__)
+    def jit(
+        function: Any, parallel: bool = False, inline: str = "never", reverse: bool = False
+    ) -> Any:
+        globals_ = dict(scope, _REVERSE=True) if reverse else scope
+        copy = types.FunctionType(function.__code__, globals_, function.__name__)
         # numba's on-disk cache is looked up by qualified name and bytecode,
-        # not by globals: the width goes into the name.
-        copy.__qualname__ = f"{function.__qualname__}_width{row_width}"
+        # not by globals: the width and the direction go into the name.
+        direction = "_reverse" if reverse else ""
+        copy.__qualname__ = f"{function.__qualname__}{direction}_width{row_width}"
         options = dict(cache=True, nogil=True, error_model="numpy", inline=inline)
         return numba.njit(parallel=parallel, **options)(copy)
 
     # The helpers first, inlined at numba's level rather than called once per
     # row or state with all their array arguments: the kernels' copies look
     # them up in `scope` when compiled.
-    for helper in (_row_span, _row_future, _state_backup):
+    for helper in (_row_span, _row_future, _state_backup, _state_backup_argmax):
         scope[helper.__name__] = jit(helper, inline="always")
 
     return types.SimpleNamespace(
         jacobi=jit(_jacobi_kernel, parallel=True),
-        gauss_seidel=jit(_gauss_seidel_kernel, parallel=False),
-        gauss_seidel_reverse=jit(_gauss_seidel_reverse_kernel, parallel=False),
+        gauss_seidel=jit(_gauss_seidel_kernel),
+        gauss_seidel_reverse=jit(_gauss_seidel_kernel, reverse=True),
+        rows_gauss_seidel=jit(_rows_gauss_seidel_kernel),
+        rows_gauss_seidel_reverse=jit(_rows_gauss_seidel_kernel, reverse=True),
         q_values=jit(_q_kernel, parallel=True),
         policy_apply=jit(_policy_kernel, parallel=True),
         rows_apply=jit(_rows_kernel, parallel=True),

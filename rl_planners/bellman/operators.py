@@ -86,12 +86,29 @@ class PolicyOperator:
             return expectation_backup(self.P_pi, self.R_pi, V, gamma)
         return policy_rows.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
+    def sweep(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
+        """``out = T_π V``; the statistics of ``d = out − V`` (one pass on the kernels)."""
+        self.work.policy_products += 1
+        if self.rows is None:
+            out[:] = expectation_backup(self.P_pi, self.R_pi, V, gamma)
+            return sweep_stats(V, out)
+        return policy_rows.rows_sweep(self.rows, V, gamma, out)
+
     def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
         """``(I − γ P_π) x``, the left-hand side of ``(I − γ P_π) V = R_π``."""
         self.work.policy_products += 1
         if self.rows is None:
             return x - gamma * (self.P_pi @ x)
         return policy_rows.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma)
+
+    def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
+        """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T_π V)(s)``.
+
+        A Gauss–Seidel sweep of policy evaluation on the gathered rows (the
+        compiled backend, a deterministic policy); counted as a policy product.
+        """
+        self.work.policy_products += 1
+        return policy_rows.rows_gauss_seidel(self.rows, V, gamma, reverse=reverse)
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,24 +127,38 @@ class Operators:
             return q_by_action(self.mdp, V, gamma).T
         return kernels.q_values(self.compiled, V, gamma)
 
-    def backup(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
-        """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``."""
-        self.work.backups += 1
-        if self.compiled is None:
-            np.max(q_by_action(self.mdp, V, gamma), axis=0, out=out)
-            return sweep_stats(V, out)
-        return kernels.jacobi_sweep(self.compiled, V, gamma, out)
+    def backup(
+        self, V: np.ndarray, gamma: float, out: np.ndarray, policy: np.ndarray | None = None
+    ) -> SweepStats:
+        """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``.
 
-    def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
-        """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T V)(s)``.
-
-        Only the kernels sweep in place: ask for these operators with
-        ``operators(mdp, backend, gauss_seidel=True)``.
+        ``policy`` (``[S]`` int64), if given, receives ``argmax_a Q(s,a)``,
+        ties to the lowest index (``np.argmax``'s rule), made in the same pass.
         """
         self.work.backups += 1
-        if reverse:
-            return kernels.gauss_seidel_reverse_sweep(self.compiled, V, gamma)
-        return kernels.gauss_seidel_sweep(self.compiled, V, gamma)
+        if self.compiled is None:
+            Q = q_by_action(self.mdp, V, gamma)  # [A, S]
+            np.max(Q, axis=0, out=out)
+            if policy is not None:
+                np.argmax(Q, axis=0, out=policy)
+            return sweep_stats(V, out)
+        return kernels.jacobi_sweep(self.compiled, V, gamma, out, policy)
+
+    def gauss_seidel(
+        self,
+        V: np.ndarray,
+        gamma: float,
+        reverse: bool = False,
+        policy: np.ndarray | None = None,
+    ) -> SweepStats:
+        """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T V)(s)``.
+
+        ``policy``, if given, receives each state's maximising action as in
+        :meth:`backup`. Only the kernels sweep in place: ask for these
+        operators with ``operators(mdp, backend, gauss_seidel=True)``.
+        """
+        self.work.backups += 1
+        return kernels.gauss_seidel_sweep(self.compiled, V, gamma, reverse=reverse, policy=policy)
 
     def greedy(
         self, V: np.ndarray, gamma: float, atol: float | None = None
@@ -167,16 +198,19 @@ class Operators:
             return float(goes_on.min()), goes_on.max(axis=1)
         return kernels.continuation_extremes(self.compiled)
 
-    def policy(self, policy: np.ndarray) -> PolicyOperator:
+    def policy(self, policy: np.ndarray, previous: PolicyOperator | None = None) -> PolicyOperator:
         """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float).
 
         Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
         on the compiled backend for a deterministic policy, the kernels'
-        contiguous ``[S]``-row form.
+        contiguous ``[S]``-row form. ``previous``, an operator of this solve
+        that is no longer used, lends its rows' memory
+        (:func:`~rl_planners.bellman.policy_rows.gather_policy_rows`' ``into``).
         """
         if self.compiled is not None and policy.ndim == 1:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
-            rows = policy_rows.gather_policy_rows(self.compiled, actions)
+            into = previous.rows if previous is not None else None
+            rows = policy_rows.gather_policy_rows(self.compiled, actions, into=into)
             return PolicyOperator(rows.R, None, rows, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)

@@ -17,10 +17,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from rl_planners.bellman.kernels import SweepModel
+from rl_planners.bellman.kernels import SweepModel, SweepStats, reduce_stats
 from rl_planners.bellman.loops import PARALLEL_LOCK, compile_loops
 
-__all__ = ["gather_policy_rows", "policy_apply", "rows_apply"]
+__all__ = [
+    "gather_policy_rows",
+    "policy_apply",
+    "rows_apply",
+    "rows_gauss_seidel",
+    "rows_sweep",
+]
 
 
 def policy_apply(
@@ -54,7 +60,9 @@ def policy_apply(
     return out
 
 
-def gather_policy_rows(model: SweepModel, policy: np.ndarray) -> SweepModel:
+def gather_policy_rows(
+    model: SweepModel, policy: np.ndarray, into: SweepModel | None = None
+) -> SweepModel:
     """The rows ``s*A + π(s)`` of a deterministic policy, gathered into an ``[S]``-row model.
 
     Returns a :class:`SweepModel` with one action, whose row ``s`` holds the
@@ -62,17 +70,25 @@ def gather_policy_rows(model: SweepModel, policy: np.ndarray) -> SweepModel:
     terminating outcome gets weight 0, so no flags are read) and ``R`` is
     ``R_π``. Gathering reads ``1/A`` of the model once; every
     :func:`rows_apply` after it streams only these rows.
+
+    ``into``, rows gathered earlier from the same model for another policy
+    and no longer used, is overwritten and returned when every row of the
+    model has the same width (its arrays then fit any policy): no new memory.
     """
     n_states = model.n_states
-    if model.row_width:
-        offsets = np.arange(0, n_states * model.row_width + 1, model.row_width, dtype=np.int64)
+    if into is not None and model.row_width:
+        offsets, next_state, weight, R_pi = into.row_offsets, into.next_state, into.prob, into.R
     else:
-        rows = np.arange(n_states, dtype=np.int64) * model.n_actions + policy
-        offsets = np.zeros(n_states + 1, dtype=np.int64)
-        np.cumsum(model.row_offsets[rows + 1] - model.row_offsets[rows], out=offsets[1:])
-    next_state = np.empty(int(offsets[-1]), dtype=np.int64)
-    weight = np.empty(int(offsets[-1]))
-    R_pi = np.empty(n_states)
+        if model.row_width:
+            width = model.row_width
+            offsets = np.arange(0, n_states * width + 1, width, dtype=np.int64)
+        else:
+            rows = np.arange(n_states, dtype=np.int64) * model.n_actions + policy
+            offsets = np.zeros(n_states + 1, dtype=np.int64)
+            np.cumsum(model.row_offsets[rows + 1] - model.row_offsets[rows], out=offsets[1:])
+        next_state = np.empty(int(offsets[-1]), dtype=np.int64)
+        weight = np.empty(int(offsets[-1]))
+        R_pi = np.empty(n_states)
     with PARALLEL_LOCK:
         compile_loops(model.row_width).gather_rows(
             *model.outcome_arrays,
@@ -83,6 +99,8 @@ def gather_policy_rows(model: SweepModel, policy: np.ndarray) -> SweepModel:
             weight,
             R_pi,
         )
+    if into is not None and next_state is into.next_state:
+        return into
     return SweepModel(
         n_states=n_states,
         n_actions=1,
@@ -113,6 +131,19 @@ def rows_apply(
     """
     if out is None:
         out = np.empty(rows.n_states)
+    _rows_product(rows, x, alpha, beta, g, out)
+    return out
+
+
+def rows_sweep(rows: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
+    """``out = T_π V`` on gathered rows, and the statistics of ``d = out − V`` (one pass)."""
+    return _rows_product(rows, V, 0.0, 1.0, gamma, out)
+
+
+def _rows_product(
+    rows: SweepModel, x: np.ndarray, alpha: float, beta: float, g: float, out: np.ndarray
+) -> SweepStats:
+    stats = np.empty((rows.n_chunks, 3))
     with PARALLEL_LOCK:
         compile_loops(rows.row_width).rows_apply(
             rows.row_offsets,
@@ -125,5 +156,32 @@ def rows_apply(
             float(beta),
             float(g),
             out,
+            stats,
         )
-    return out
+    return reduce_stats(stats)
+
+
+def rows_gauss_seidel(
+    rows: SweepModel, V: np.ndarray, gamma: float, *, reverse: bool = False
+) -> SweepStats:
+    """A Gauss–Seidel sweep of ``T_π`` in place on rows gathered by :func:`gather_policy_rows`.
+
+    For ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``),
+    ``V(s) ← R_π(s) + γ Σ_s' P_π(s'|s) V(s')`` with the values already updated
+    in this sweep; one thread. The same floats as
+    :func:`~rl_planners.bellman.kernels.gauss_seidel_sweep` on a one-action
+    model, without its maximum over actions.
+    """
+    stats = np.empty((1, 3))
+    loops = compile_loops(rows.row_width)
+    (loops.rows_gauss_seidel_reverse if reverse else loops.rows_gauss_seidel)(
+        rows.row_offsets,
+        rows.next_state,
+        rows.prob,
+        rows.terminated,
+        rows.R,
+        V,
+        float(gamma),
+        stats,
+    )
+    return reduce_stats(stats)

@@ -113,6 +113,16 @@ class StoppingRule:
         else:
             self.threshold = tol * (1.0 - gamma) / gamma
 
+    def measure(self, stats: SweepStats) -> float:
+        """What the rule compares with its threshold: ``‖d‖∞``, or the span of ``d``
+        (with the exit's 0 joining ``d`` where outcomes terminate)."""
+        high, low = stats.high, stats.low
+        if self.stopping == "sup":
+            return max(high, -low)
+        if self.terminates:
+            high, low = max(high, 0.0), min(low, 0.0)
+        return high - low
+
     def decide(self, V_next: np.ndarray, stats: SweepStats) -> tuple[bool, float, np.ndarray]:
         """``(stop, ‖d‖∞, V to report)`` from the statistics of ``d = V_next − V``.
 
@@ -127,7 +137,7 @@ class StoppingRule:
         residual = max(high, -low)
         if self.terminates:
             high, low = max(high, 0.0), min(low, 0.0)
-        measure = high - low if self.stopping == "span" else residual
+        measure = self.measure(stats)
         rounding = _ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, top)
         if not (measure < self.threshold or residual <= rounding):
             return False, residual, V_next
