@@ -162,3 +162,149 @@ def test_compiled_modified_policy_iteration_at_gamma_one(model: RandomMDP, formu
     np.testing.assert_allclose(result.V, V_star, rtol=0, atol=atol)
     Q = dense_q_values(T, R, result.V, 1.0)
     assert np.abs(Q.max(axis=1) - result.V).max() < atol
+
+
+# ------------------------------------- sweeps that record the greedy policy
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gauss_seidel_sweep_records_each_states_maximising_action(reverse):
+    mdp = garnet_like(6)
+    gamma = 0.9
+    V = np.random.default_rng(7).normal(size=mdp.n_states)
+    expected, actions = V.copy(), np.empty(mdp.n_states, dtype=np.int64)
+    order = reversed(range(mdp.n_states)) if reverse else range(mdp.n_states)
+    for s in order:  # the definition: each state backed up from the values so far
+        q = q_from_v(mdp, expected, gamma)[s]
+        expected[s], actions[s] = q.max(), int(np.argmax(q))
+    swept, recorded = V.copy(), np.full(mdp.n_states, -1, dtype=np.int64)
+    kernels.gauss_seidel_sweep(kernels.prepare(mdp), swept, gamma, reverse=reverse, policy=recorded)
+    np.testing.assert_allclose(swept, expected, rtol=0, atol=slack(expected))
+    np.testing.assert_array_equal(recorded, actions)
+
+
+@given(random_mdps(), st.sampled_from(DISCOUNTS), st.sampled_from(["numpy", "compiled"]))
+def test_backup_records_the_first_maximising_action(model: RandomMDP, gamma, backend):
+    mdp = model.from_transitions()
+    V = np.random.default_rng(model.n_states).normal(size=mdp.n_states)
+    T, R = dense_model(model.P)
+    Q = dense_q_values(T, R, V, gamma)
+    out, recorded = np.empty(mdp.n_states), np.full(mdp.n_states, -1, dtype=np.int64)
+    operators(mdp, backend).backup(V, gamma, out, policy=recorded)
+    np.testing.assert_allclose(out, Q.max(axis=1), rtol=0, atol=slack(Q))
+    # argmax of the independent Q, except where two actions tie within rounding
+    top_two = np.sort(Q, axis=1)[:, -2:] if mdp.n_actions > 1 else None
+    clear = np.ones(mdp.n_states, bool) if top_two is None else top_two[:, 1] - top_two[:, 0] > 1e-9
+    np.testing.assert_array_equal(recorded[clear], np.argmax(Q, axis=1)[clear])
+
+
+# --------------------------------------- policy evaluation by Gauss–Seidel
+@given(random_mdps(), st.sampled_from(DISCOUNTS), FORMULATIONS, st.data())
+def test_policy_gauss_seidel_sweep_matches_the_definition(
+    model: RandomMDP, gamma, formulation, data
+):
+    mdp = build(model, formulation)
+    policy = data.draw(deterministic_policies(mdp.n_states, mdp.n_actions))
+    reverse = data.draw(st.booleans())
+    T, R = dense_model(model.P)
+    T_pi, R_pi = dense_policy_model(T, R, policy)
+    V = np.random.default_rng(mdp.n_states).normal(size=mdp.n_states)
+    expected = V.copy()
+    for s in reversed(range(mdp.n_states)) if reverse else range(mdp.n_states):
+        expected[s] = R_pi[s] + gamma * T_pi[s] @ expected
+    swept = V.copy()
+    stats = operators(mdp, "compiled").policy(policy).gauss_seidel(swept, gamma, reverse=reverse)
+    np.testing.assert_allclose(swept, expected, rtol=0, atol=slack(expected))
+    assert stats.high == pytest.approx((swept - V).max(), abs=slack(expected))
+    assert stats.low == pytest.approx((swept - V).min(), abs=slack(expected))
+
+
+def test_rows_regathered_into_old_memory_equal_fresh_ones():
+    mdp = TabularMDP.from_outcomes(*_fixed_width_arrays(8))
+    ops = operators(mdp, "compiled")
+    rng = np.random.default_rng(8)
+    first = ops.policy(rng.integers(0, mdp.n_actions, mdp.n_states))
+    memory = first.rows.next_state
+    policy = rng.integers(0, mdp.n_actions, mdp.n_states)
+    reused = ops.policy(policy, previous=first)
+    fresh = operators(mdp, "compiled").policy(policy)
+    assert reused.rows.next_state is memory  # no new memory for a fixed row width
+    for name in ("row_offsets", "next_state", "prob", "R"):
+        np.testing.assert_array_equal(getattr(reused.rows, name), getattr(fresh.rows, name))
+    assert ops.policy(policy.copy(), previous=reused) is reused  # same policy, same rows
+
+
+def _fixed_width_arrays(seed: int, n_states: int = 30, n_actions: int = 3, width: int = 3):
+    rng = np.random.default_rng(seed)
+    shape = (n_states, n_actions, width)
+    prob = rng.random(shape) + 0.1
+    prob /= prob.sum(axis=2, keepdims=True)
+    terminated = rng.random(shape) < 0.1
+    return rng.integers(0, n_states, shape), prob, rng.normal(size=shape), terminated
+
+
+# ------------------------------------- modified PI with Gauss–Seidel sweeps
+@given(
+    random_mdps(),
+    st.sampled_from(DISCOUNTS),
+    TOLERANCES,
+    FORMULATIONS,
+    st.sampled_from([0, 1, 5, 20]),
+    st.sampled_from(["span", "sup"]),
+)
+def test_gauss_seidel_modified_policy_iteration_meets_its_guarantee(
+    model: RandomMDP, gamma, tol, formulation, m, stopping
+):
+    T, R = dense_model(model.P)
+    V_star = dense_optimal_values(T, R, gamma)
+    result = modified_policy_iteration(
+        build(model, formulation), gamma, m=m, tol=tol, stopping=stopping, method="gauss-seidel"
+    )
+    assert result.converged
+    assert np.abs(result.V - V_star).max() < tol / 2 + slack(V_star)
+    V_pi = dense_policy_value(T, R, result.policy, gamma)
+    assert np.all(V_pi >= V_star - tol - slack(V_star))
+
+
+@given(random_mdps(episodic=True), FORMULATIONS)
+def test_gauss_seidel_modified_policy_iteration_at_gamma_one(model: RandomMDP, formulation):
+    T, R = dense_model(model.P)
+    V_star = dense_optimal_values(T, R, 1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        result = modified_policy_iteration(build(model, formulation), 1.0, method="gauss-seidel")
+    atol = 1e-6 * max(1.0, np.abs(V_star).max())  # as for Jacobi sweeps
+    np.testing.assert_allclose(result.V, V_star, rtol=0, atol=atol)
+
+
+def test_gauss_seidel_modified_policy_iteration_counts_its_sweeps():
+    mdp = garnet_like(9)
+    result = modified_policy_iteration(mdp, 0.9, m=7, tol=1e-8, method="gauss-seidel")
+    # every iteration but the certifying one(s) is one greedy sweep and m policy sweeps
+    assert result.backups == result.iterations
+    assert result.policy_products % 7 == 0
+    assert 0 < result.policy_products <= 7 * (result.iterations - 1)
+
+
+def test_gauss_seidel_modified_policy_iteration_needs_the_kernels():
+    with pytest.raises(ValueError, match=r"gauss-seidel.*compiled"):
+        modified_policy_iteration(garnet_like(0), 0.9, method="gauss-seidel", backend="numpy")
+    with pytest.raises(ValueError, match="method must be 'jacobi' or 'gauss-seidel'"):
+        modified_policy_iteration(garnet_like(0), 0.9, method="sor")
+
+
+# ------------------------------------------------ the evaluation's forcing term
+def test_evaluation_sweeps_stop_once_they_change_little():
+    # A model that never terminates and mixes fast: a Jacobi evaluation sweep
+    # shrinks the span of its change by a factor well below 1, so with m = 500
+    # the forcing term (1/100 of the improvement's span) ends each evaluation
+    # long before m sweeps.
+    rng = np.random.default_rng(10)
+    shape = (60, 3, 5)
+    prob = rng.random(shape) + 0.05
+    prob /= prob.sum(axis=2, keepdims=True)
+    mdp = TabularMDP.from_outcomes(rng.integers(0, 60, shape), prob, rng.random(shape[:2]))
+    T, R = dense_model(mdp.to_transitions())
+    V_star = dense_optimal_values(T, R, 0.99)
+    for backend in ("numpy", "compiled"):
+        result = modified_policy_iteration(mdp, 0.99, m=500, tol=1e-8, backend=backend)
+        assert result.policy_products < 500 * (result.iterations - 1) / 5
+        assert np.abs(result.V - V_star).max() < 0.5e-8 + slack(V_star)

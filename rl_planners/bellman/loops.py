@@ -225,6 +225,13 @@ def _gather_kernel(
 def _rows_kernel(offsets, next_state, weight, terminated, R, x, alpha, beta, g, out, stats):
     n_states = x.shape[0]
     n_chunks = stats.shape[0]
+    if n_chunks == 0:  # no statistics asked for (a Krylov product): the bare loop
+        for s in prange(n_states):
+            first, count = _row_span(offsets, s)
+            # terminating outcomes already weigh 0: no flags to read
+            future = _row_future(next_state, weight, terminated, False, x, first, count)
+            out[s] = alpha * x[s] + beta * R[s] + g * future
+        return
     for chunk in prange(n_chunks):
         high, low, top = -np.inf, np.inf, 0.0
         for s in range(chunk * n_states // n_chunks, (chunk + 1) * n_states // n_chunks):

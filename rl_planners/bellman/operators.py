@@ -78,6 +78,7 @@ class PolicyOperator:
     P_pi: sp.csr_matrix | None = field(repr=False)  # [S, S] (NumPy backend)
     rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
+    actions: np.ndarray | None = field(default=None, repr=False)  # [S] the gathered policy
 
     def apply(self, V: np.ndarray, gamma: float, out: np.ndarray | None = None) -> np.ndarray:
         """``T_π V = R_π + γ P_π V``."""
@@ -94,12 +95,18 @@ class PolicyOperator:
             return sweep_stats(V, out)
         return policy_rows.rows_sweep(self.rows, V, gamma, out)
 
-    def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
-        """``(I − γ P_π) x``, the left-hand side of ``(I − γ P_π) V = R_π``."""
+    def system_product(
+        self, x: np.ndarray, gamma: float, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``(I − γ P_π) x``, the left side of ``(I − γ P_π) V = R_π`` (into ``out`` if given)."""
         self.work.policy_products += 1
         if self.rows is None:
-            return x - gamma * (self.P_pi @ x)
-        return policy_rows.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma)
+            product = x - gamma * (self.P_pi @ x)
+            if out is None:
+                return product
+            out[:] = product
+            return out
+        return policy_rows.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma, out=out)
 
     def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
         """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T_π V)(s)``.
@@ -204,14 +211,19 @@ class Operators:
         Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
         on the compiled backend for a deterministic policy, the kernels'
         contiguous ``[S]``-row form. ``previous``, an operator of this solve
-        that is no longer used, lends its rows' memory
+        that is no longer used, is returned as it is for the same deterministic
+        policy, else lends its rows' memory
         (:func:`~rl_planners.bellman.policy_rows.gather_policy_rows`' ``into``).
         """
         if self.compiled is not None and policy.ndim == 1:
-            actions = np.ascontiguousarray(policy, dtype=np.int64)
-            into = previous.rows if previous is not None else None
-            rows = policy_rows.gather_policy_rows(self.compiled, actions, into=into)
-            return PolicyOperator(rows.R, None, rows, self.work)
+            actions = np.array(policy, dtype=np.int64)  # kept: the caller may reuse its array
+            if previous is None:
+                rows = policy_rows.gather_policy_rows(self.compiled, actions)
+            elif previous.actions is not None and np.array_equal(previous.actions, actions):
+                return previous  # the same policy: its rows as they are
+            else:
+                rows = policy_rows.gather_policy_rows(self.compiled, actions, into=previous.rows)
+            return PolicyOperator(rows.R, None, rows, self.work, actions)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
 

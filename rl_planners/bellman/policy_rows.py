@@ -131,19 +131,26 @@ def rows_apply(
     """
     if out is None:
         out = np.empty(rows.n_states)
-    _rows_product(rows, x, alpha, beta, g, out)
+    _rows_product(rows, x, alpha, beta, g, out, np.empty((0, 3)))
     return out
 
 
 def rows_sweep(rows: SweepModel, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
     """``out = T_π V`` on gathered rows, and the statistics of ``d = out − V`` (one pass)."""
-    return _rows_product(rows, V, 0.0, 1.0, gamma, out)
+    stats = np.empty((rows.n_chunks, 3))
+    _rows_product(rows, V, 0.0, 1.0, gamma, out, stats)
+    return reduce_stats(stats)
 
 
 def _rows_product(
-    rows: SweepModel, x: np.ndarray, alpha: float, beta: float, g: float, out: np.ndarray
-) -> SweepStats:
-    stats = np.empty((rows.n_chunks, 3))
+    rows: SweepModel,
+    x: np.ndarray,
+    alpha: float,
+    beta: float,
+    g: float,
+    out: np.ndarray,
+    stats: np.ndarray,
+) -> None:
     with PARALLEL_LOCK:
         compile_loops(rows.row_width).rows_apply(
             rows.row_offsets,
@@ -158,7 +165,6 @@ def _rows_product(
             out,
             stats,
         )
-    return reduce_stats(stats)
 
 
 def rows_gauss_seidel(

@@ -29,11 +29,13 @@ from rl_planners.mdp import TabularMDP
 __all__ = [
     "DENSE_SOLVE_MAX_STATES",
     "DIRECT_SOLVE_MAX_STATES",
+    "KrylovWorkspace",
     "bicgstab",
     "solve_dense",
     "solve_krylov",
     "solve_policy_system",
     "solve_sparse",
+    "sup_norm",
 ]
 
 
@@ -57,6 +59,11 @@ KRYLOV_MAX_ITERATIONS = 1_000
 """BiCGSTAB iterations per restart (a few dozen are typical at γ = 0.99)."""
 
 
+def sup_norm(x: np.ndarray) -> float:
+    """``‖x‖∞``."""
+    return float(np.abs(x).max())
+
+
 def _dot(x: np.ndarray, y: np.ndarray) -> float:
     """``x · y`` without BLAS.
 
@@ -68,18 +75,38 @@ def _dot(x: np.ndarray, y: np.ndarray) -> float:
     return float(np.einsum("i,i->", x, y))
 
 
+class KrylovWorkspace:
+    """The ``(n,)`` float64 vectors one :func:`bicgstab` call works in, kept between calls.
+
+    Six, and two more for the preconditioned vectors ``M⁻¹ p`` and ``M⁻¹ s``.
+    """
+
+    def __init__(self, n: int, preconditioned: bool = False) -> None:
+        self.vectors = tuple(np.empty(n) for _ in range(8 if preconditioned else 6))
+
+
 def bicgstab(
-    apply: Callable[[np.ndarray], np.ndarray],
+    apply: Callable[[np.ndarray, np.ndarray], np.ndarray],
     b: np.ndarray,
     x: np.ndarray,
     target: float,
     max_iterations: int,
+    measure: Callable[[np.ndarray], float] | None = None,
+    precondition: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+    workspace: KrylovWorkspace | None = None,
 ) -> np.ndarray:
     """BiCGSTAB (van der Vorst 1992) for ``A x = b`` from ``x``.
 
-    Stops when the recursive residual's sup-norm is at most ``target``, on
-    breakdown, or after ``max_iterations``; the caller verifies the true
-    residual.
+    Stops when ``measure`` of the recursive residual (default its sup-norm)
+    is at most ``target``, on breakdown, or after ``max_iterations``; the
+    caller verifies the true residual. ``apply(y, out)`` writes ``A y`` into
+    ``out`` and returns it (the loop reuses two buffers: no new memory per
+    product). ``precondition(y, out)``, ``M⁻¹ y`` likewise, preconditions on
+    the right: the iteration runs on ``A M⁻¹`` and its residuals are
+    ``A x``'s (right preconditioning, Saad 2003, §9.3.2). ``workspace``, if
+    given, lends its vectors (a caller solving many systems of one size keeps
+    one: fresh memory costs a page fault per 4 KiB on first touch, as much as
+    a third of a product on a 10⁶-state model).
 
     Why not ``scipy.sparse.linalg.bicgstab``: SciPy stops on the 2-norm,
     ``‖r‖₂ ≤ max(rtol ‖b‖₂, atol)``, while the guarantee here is on the
@@ -90,17 +117,23 @@ def bicgstab(
     through to sparse LU (155 s for one policy iteration against 47 ms with
     this loop, as measured when the Krylov path was introduced).
     """
-    r = b - apply(x)
-    if float(np.abs(r).max()) <= target:
+    if measure is None:
+        measure = sup_norm
+    if workspace is None:
+        workspace = KrylovWorkspace(x.shape[0], precondition is not None)
+    r, r_hat, v, p, scaled, t = workspace.vectors[:6]
+    p_hat, s_hat = workspace.vectors[6:] if precondition is not None else (p, None)
+    r = np.subtract(b, apply(x, t), out=r)
+    if measure(r) <= target:
         return x
-    r_hat = r.copy()
+    r_hat[:] = r
     rho = alpha = omega = 1.0
-    v = np.zeros_like(x)
-    p = np.zeros_like(x)
+    v.fill(0.0)
+    p.fill(0.0)
     # Updated in place, in the order the formulas are written (so the same
     # float64 operations as the textbook expressions): s takes r's buffer, and
-    # every product with a scalar goes through one scratch vector.
-    scaled = np.empty_like(x)
+    # every product with a scalar goes through `scaled`; t = A ŝ is needed
+    # within one iteration only.
     x = x.copy()  # the caller's x is left as given
     for _ in range(max_iterations):
         rho_next = _dot(r_hat, r)
@@ -110,23 +143,28 @@ def bicgstab(
         np.subtract(p, np.multiply(omega, v, out=scaled), out=p)
         np.multiply((rho_next / rho) * (alpha / omega), p, out=p)
         np.add(r, p, out=p)
-        v = apply(p)
+        if precondition is not None:
+            precondition(p, p_hat)
+        v = apply(p_hat, v)
         denominator = _dot(r_hat, v)
         if denominator == 0.0:
             break
         alpha = rho_next / denominator
         s = np.subtract(r, np.multiply(alpha, v, out=scaled), out=r)  # s = r − α v
-        if float(np.abs(s).max()) <= target:
-            x += np.multiply(alpha, p, out=scaled)
+        if measure(s) <= target:
+            x += np.multiply(alpha, p_hat, out=scaled)
             return x
-        t = apply(s)
+        if precondition is None:
+            t = apply(s, t)
+        else:
+            t = apply(precondition(s, s_hat), t)
         tt = _dot(t, t)
         omega = _dot(t, s) / tt if tt > 0.0 else 0.0
-        x += np.multiply(alpha, p, out=scaled)  # x = x + α p + ω s
-        x += np.multiply(omega, s, out=scaled)
+        x += np.multiply(alpha, p_hat, out=scaled)  # x = x + α p̂ + ω ŝ
+        x += np.multiply(omega, s if s_hat is None else s_hat, out=scaled)
         r = np.subtract(s, np.multiply(omega, t, out=scaled), out=s)  # r = s − ω t
         rho = rho_next
-        if not np.isfinite(omega) or float(np.abs(r).max()) <= target:
+        if not np.isfinite(omega) or measure(r) <= target:
             break
     return x
 
@@ -147,8 +185,8 @@ def solve_krylov(
     """
     R_pi = operator.R_pi
 
-    def apply(x: np.ndarray) -> np.ndarray:
-        return operator.system_product(x, gamma)
+    def apply(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        return operator.system_product(x, gamma, out)
 
     V = np.zeros(R_pi.shape[0]) if V0 is None else np.array(V0, dtype=np.float64)
     relative = max(1e-12 * (1.0 - gamma), 64.0 * np.finfo(np.float64).eps)
