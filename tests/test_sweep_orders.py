@@ -211,10 +211,8 @@ def test_policy_gauss_seidel_sweep_matches_the_definition(
     for s in reversed(range(mdp.n_states)) if reverse else range(mdp.n_states):
         expected[s] = R_pi[s] + gamma * T_pi[s] @ expected
     swept = V.copy()
-    stats = operators(mdp, "compiled").policy(policy).gauss_seidel(swept, gamma, reverse=reverse)
+    operators(mdp, "compiled").policy(policy).gauss_seidel(swept, gamma, reverse=reverse)
     np.testing.assert_allclose(swept, expected, rtol=0, atol=slack(expected))
-    assert stats.high == pytest.approx((swept - V).max(), abs=slack(expected))
-    assert stats.low == pytest.approx((swept - V).min(), abs=slack(expected))
 
 
 def test_rows_regathered_into_old_memory_equal_fresh_ones():

@@ -160,24 +160,16 @@ def _gauss_seidel_kernel(
     stats[0, 2] = top
 
 
-def _rows_gauss_seidel_kernel(offsets, next_state, weight, terminated, R, V, gamma, stats):
+def _rows_gauss_seidel_kernel(offsets, next_state, weight, terminated, R, V, gamma):
     # Gauss–Seidel on gathered policy rows: in place, V(s) ← R_π(s) + γ Σ_k w_k V(s'_k),
-    # in increasing order, or decreasing when compiled with _REVERSE.
+    # in increasing order, or decreasing when compiled with _REVERSE. No
+    # statistics: their updates lengthened the loop by up to 40%.
     n_states = V.shape[0]
-    high, low, top = -np.inf, np.inf, 0.0
     for i in range(n_states):
         s = n_states - 1 - i if _REVERSE else i
         first, count = _row_span(offsets, s)
         # terminating outcomes already weigh 0: no flags to read
-        value = R[s] + gamma * _row_future(next_state, weight, terminated, False, V, first, count)
-        d = value - V[s]
-        V[s] = value
-        high = max(high, d)
-        low = min(low, d)
-        top = max(top, abs(value))
-    stats[0, 0] = high
-    stats[0, 1] = low
-    stats[0, 2] = top
+        V[s] = R[s] + gamma * _row_future(next_state, weight, terminated, False, V, first, count)
 
 
 def _q_kernel(offsets, next_state, prob, terminated, has_term, R, V, gamma, Q):

@@ -108,14 +108,14 @@ class PolicyOperator:
             return out
         return policy_rows.rows_apply(self.rows, x, alpha=1.0, beta=0.0, g=-gamma, out=out)
 
-    def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
+    def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> None:
         """In place, for ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``): ``V(s) ← (T_π V)(s)``.
 
         A Gauss–Seidel sweep of policy evaluation on the gathered rows (the
         compiled backend, a deterministic policy); counted as a policy product.
         """
         self.work.policy_products += 1
-        return policy_rows.rows_gauss_seidel(self.rows, V, gamma, reverse=reverse)
+        policy_rows.rows_gauss_seidel(self.rows, V, gamma, reverse=reverse)
 
 
 @dataclass(frozen=True, eq=False)

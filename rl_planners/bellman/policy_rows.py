@@ -169,16 +169,15 @@ def _rows_product(
 
 def rows_gauss_seidel(
     rows: SweepModel, V: np.ndarray, gamma: float, *, reverse: bool = False
-) -> SweepStats:
+) -> None:
     """A Gauss–Seidel sweep of ``T_π`` in place on rows gathered by :func:`gather_policy_rows`.
 
     For ``s = 0, 1, …`` (``reverse``: ``S−1, …, 0``),
     ``V(s) ← R_π(s) + γ Σ_s' P_π(s'|s) V(s')`` with the values already updated
     in this sweep; one thread. The same floats as
     :func:`~rl_planners.bellman.kernels.gauss_seidel_sweep` on a one-action
-    model, without its maximum over actions.
+    model, without its maximum over actions or its statistics.
     """
-    stats = np.empty((1, 3))
     loops = compile_loops(rows.row_width)
     (loops.rows_gauss_seidel_reverse if reverse else loops.rows_gauss_seidel)(
         rows.row_offsets,
@@ -188,6 +187,4 @@ def rows_gauss_seidel(
         rows.R,
         V,
         float(gamma),
-        stats,
     )
-    return reduce_stats(stats)
