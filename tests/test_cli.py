@@ -357,6 +357,15 @@ def test_bad_input_is_one_line(capsys, command, args, fragments):
             "inexact policy iteration takes no --m (only modified policy iteration makes",
         ),
         (
+            ["solve", "FrozenLake-v1", "--algo", "pi", "--method", "gauss-seidel"],
+            "policy iteration takes no --method (only value iteration and modified policy "
+            "iteration can sweep in place)",
+        ),
+        (
+            ["solve", "FrozenLake-v1", "--method", "sor"],
+            "argument --method: expected jacobi or gauss-seidel, got 'sor'",
+        ),
+        (
             ["play", "FrozenLake-v1", "--episodes", "0"],
             "argument --episodes: expected an integer >= 1",
         ),
@@ -388,6 +397,20 @@ def test_solve_with_mpi_options(capsys):
     assert code == 0
     assert "modified policy iteration (gamma=0.99, tol=1e-06, m=5): converged" in out
     assert value_grid(out).shape == (8, 8)
+
+
+@pytest.mark.parametrize("algo", ["vi", "mpi"])
+def test_solve_with_gauss_seidel_sweeps(capsys, algo):
+    pytest.importorskip("numba")
+    code, out, err = run_main(
+        capsys, "solve", "FrozenLake8x8-v1", "--algo", algo, "--method", "gauss-seidel",
+        "--tol", "1e-6",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "method=gauss-seidel): converged" in out
+    exact = policy_iteration(TabularMDP.from_env(gym.make("FrozenLake8x8-v1")), 0.99)
+    # tol/2 on V (the solvers' guarantee), printed to 3 decimals
+    np.testing.assert_allclose(value_grid(out).ravel(), exact.V, atol=5e-4 + 1e-6)
 
 
 def test_solve_with_inexact_policy_iteration(capsys, tmp_path):

@@ -93,13 +93,18 @@ class Planner:
 PLANNERS: dict[str, Planner] = {
     planner.key: planner
     for planner in (
-        Planner("vi", "value iteration", ValueIterationAgent, flags=("tol", "max_iterations")),
+        Planner(
+            "vi",
+            "value iteration",
+            ValueIterationAgent,
+            flags=("tol", "method", "max_iterations"),
+        ),
         Planner("pi", "policy iteration", PolicyIterationAgent, flags=("max_iterations",)),
         Planner(
             "mpi",
             "modified policy iteration",
             ModifiedPolicyIterationAgent,
-            flags=("tol", "m", "max_iterations"),
+            flags=("tol", "m", "method", "max_iterations"),
         ),
         Planner(
             "ipi",

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rl_planners.agents.planners import PLANNERS, Planner
+from rl_planners.solvers.vi import SWEEP_METHODS
 
 __all__ = [
     "OPTION_FLAGS",
@@ -32,6 +33,7 @@ __all__ = [
     "options_from_arguments",
     "positive_float",
     "positive_int",
+    "sweep_method",
 ]
 
 
@@ -73,6 +75,13 @@ def positive_int(text: str) -> int:
 def non_negative_int(text: str) -> int:
     """An integer ``>= 0``."""
     return _number(text, int, "an integer >= 0", lambda n: n >= 0)
+
+
+def sweep_method(text: str) -> str:
+    """``jacobi`` or ``gauss-seidel``."""
+    if text not in SWEEP_METHODS:
+        raise argparse.ArgumentTypeError(f"expected jacobi or gauss-seidel, got {text!r}")
+    return text
 
 
 def json_object(text: str) -> dict[str, Any]:
@@ -129,6 +138,13 @@ OPTION_FLAGS: dict[str, OptionFlag] = {
         "inexact evaluation of {planners}: its residual target as a fraction in (0, 1] "
         "of the outer residual (default {default})",
         "only {names} evaluates inexactly",
+    ),
+    "method": OptionFlag(
+        "METHOD",
+        sweep_method,
+        "sweeps of {planners}: jacobi, or gauss-seidel (in place, needs numba; pays on "
+        "grids numbered along the flow of values) (default {default})",
+        "only {names} can sweep in place",
     ),
 }
 """The option flags, in the order ``--help`` lists them."""
