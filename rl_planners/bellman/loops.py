@@ -136,6 +136,9 @@ def _gauss_seidel_kernel(
 ):
     # In place, one thread; states in increasing order, or decreasing when
     # compiled with _REVERSE (a constant, so that each direction gets its own loop).
+    # The choice between the two backups is written out here as in the Jacobi
+    # kernel: one more inlined helper around them made Gauss–Seidel modified
+    # policy iteration 2.7x slower on a 300 x 300 grid.
     n_states = V.shape[0]
     record = policy.shape[0] > 0
     high, low, top = -np.inf, np.inf, 0.0
