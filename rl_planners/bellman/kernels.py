@@ -134,7 +134,7 @@ class SweepModel:
     n_states: int
     n_actions: int
     row_offsets: np.ndarray  # [S*A + 1] int64
-    next_state: np.ndarray  # [N] int64
+    next_state: np.ndarray  # [N] int64 (gathered policy rows: int32 when S fits)
     prob: np.ndarray  # [N] float64
     terminated: np.ndarray  # [N] bool
     R: np.ndarray  # [S*A] float64

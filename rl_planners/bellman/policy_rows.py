@@ -86,7 +86,9 @@ def gather_policy_rows(
             rows = np.arange(n_states, dtype=np.int64) * model.n_actions + policy
             offsets = np.zeros(n_states + 1, dtype=np.int64)
             np.cumsum(model.row_offsets[rows + 1] - model.row_offsets[rows], out=offsets[1:])
-        next_state = np.empty(int(offsets[-1]), dtype=np.int64)
+        # int32 indices where they fit: a fifth less to stream per product
+        index_type = np.int32 if n_states <= np.iinfo(np.int32).max else np.int64
+        next_state = np.empty(int(offsets[-1]), dtype=index_type)
         weight = np.empty(int(offsets[-1]))
         R_pi = np.empty(n_states)
     with PARALLEL_LOCK:
