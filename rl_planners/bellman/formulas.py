@@ -70,15 +70,30 @@ def q_from_v(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     return q_by_action(mdp, check_values(mdp, V), check_gamma(gamma)).T
 
 
-def q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
+def q_by_action(
+    mdp: TabularMDP,
+    V: np.ndarray,
+    gamma: float,
+    continuation: sp.csr_matrix | np.ndarray | None = None,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     """``Q`` transposed, ``[A, S]`` C-ordered, without argument checks.
 
     ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``, from the action-major
     copy of the continuation matrix, so that ``max_a`` and ``argmax_a`` run
     along contiguous memory (a reduction over the short last axis of an
     ``[S, A]`` array is several times slower).
+
+    ``continuation`` is that ``[A*S, S]`` matrix, CSR or (small models) a
+    dense array (default :attr:`TabularMDP.continuation_by_action`); with a
+    dense one, ``out`` (``[A*S]`` float64) receives the result.
     """
-    Q_by_action = (mdp.continuation_by_action @ V).reshape(mdp.n_actions, mdp.n_states)
+    if continuation is None:
+        continuation = mdp.continuation_by_action
+    if isinstance(continuation, np.ndarray):
+        Q_by_action = np.dot(continuation, V, out=out).reshape(mdp.n_actions, mdp.n_states)
+    else:
+        Q_by_action = (continuation @ V).reshape(mdp.n_actions, mdp.n_states)
     Q_by_action *= gamma
     Q_by_action += mdp.R_by_action
     return Q_by_action
@@ -129,19 +144,29 @@ def policy_model(mdp: TabularMDP, policy: np.ndarray) -> tuple[sp.csr_matrix, np
 
 
 def expectation_backup(
-    P_pi: sp.csr_matrix, R_pi: np.ndarray, V: np.ndarray, gamma: float
+    P_pi: sp.csr_matrix | np.ndarray,
+    R_pi: np.ndarray,
+    V: np.ndarray,
+    gamma: float,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """One synchronous sweep of the Bellman expectation operator.
 
     ``(T_π V)(s) = R_π(s) + γ Σ_s' P_π(s'|s) V(s')``, with ``P_π, R_π`` from
-    :func:`policy_model`.
+    :func:`policy_model` (or ``P_π`` as a dense ``[S, S]`` array, whose
+    product then goes to ``out``, an ``[S]`` float64 array other than ``V``).
     """
-    return R_pi + gamma * (P_pi @ V)
+    if not isinstance(P_pi, np.ndarray):
+        return R_pi + gamma * (P_pi @ V)
+    out = np.dot(P_pi, V, out=out)
+    out *= gamma
+    out += R_pi
+    return out
 
 
 def tie_tolerance(Q: np.ndarray) -> float:
     """Action values closer than this are ties: float64 rounding of ``Q``'s scale."""
-    scale = float(np.max(np.abs(Q))) if Q.size else 0.0
+    scale = max(float(Q.max()), -float(Q.min())) if Q.size else 0.0  # max |Q|
     return 1e-12 * max(1.0, scale)
 
 

@@ -38,6 +38,7 @@ from rl_planners.bellman.formulas import (
     tie_tolerance,
 )
 from rl_planners.bellman.kernels import SweepStats
+from rl_planners.bellman.successors import successor_table
 from rl_planners.mdp import TabularMDP
 
 __all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount", "operators"]
@@ -45,10 +46,25 @@ __all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount",
 BACKENDS = kernels.BACKENDS
 
 
-def sweep_stats(V: np.ndarray, V_next: np.ndarray) -> SweepStats:
-    """``max d``, ``min d`` and ``max |V_next|`` for ``d = V_next − V``."""
-    d = V_next - V
-    return SweepStats(high=float(d.max()), low=float(d.min()), top=float(np.abs(V_next).max()))
+DENSE_MAX_ENTRIES = 1 << 16
+"""NumPy backend: the continuation matrix is kept dense while ``S·A·S`` is at most this.
+
+Up to 512 KiB (FrozenLake8x8: 256 × 64) a dense BLAS product costs less than
+SciPy's sparse one, whose Python-level dispatch alone is a few microseconds;
+a policy's ``[S, S]`` rows are then a slice of it.
+"""
+
+
+def sweep_stats(V: np.ndarray, V_next: np.ndarray, scratch: np.ndarray | None = None) -> SweepStats:
+    """``max d``, ``min d`` and ``max |V_next|`` for ``d = V_next − V``.
+
+    ``scratch``, an ``[S]`` float64 array, receives ``d`` (else a new one does).
+    ``max |V_next|`` is read as ``max(max V_next, −min V_next)``: the same
+    number, without an array of absolute values.
+    """
+    d = np.subtract(V_next, V, out=scratch)
+    top = max(float(V_next.max()), -float(V_next.min()))  # NaN in V_next: NaN first
+    return SweepStats(high=float(d.max()), low=float(d.min()), top=top)
 
 
 @dataclass(eq=False)
@@ -75,7 +91,7 @@ class PolicyOperator:
     """
 
     R_pi: np.ndarray
-    P_pi: sp.csr_matrix | None = field(repr=False)  # [S, S] (NumPy backend)
+    P_pi: sp.csr_matrix | np.ndarray | None = field(repr=False)  # [S, S] (NumPy backend)
     rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
 
@@ -83,7 +99,7 @@ class PolicyOperator:
         """``T_π V = R_π + γ P_π V``."""
         self.work.policy_products += 1
         if self.rows is None:
-            return expectation_backup(self.P_pi, self.R_pi, V, gamma)
+            return expectation_backup(self.P_pi, self.R_pi, V, gamma, out=out)
         return policy_rows.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
     def system_product(self, x: np.ndarray, gamma: float) -> np.ndarray:
@@ -96,26 +112,36 @@ class PolicyOperator:
 
 @dataclass(frozen=True, eq=False)
 class Operators:
-    """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``)."""
+    """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``).
+
+    On the NumPy backend, models of at most :data:`DENSE_MAX_ENTRIES`
+    ``S·A·S`` entries keep the action-major continuation matrix dense
+    (``dense``, made once per solve) with two scratch vectors, so that a
+    sweep is a handful of NumPy calls on buffers it owns.
+    """
 
     mdp: TabularMDP
     backend: str
     compiled: Any = field(default=None, repr=False)  # kernels.SweepModel when compiled
     work: WorkCount = field(default_factory=WorkCount, repr=False)
+    dense: np.ndarray | None = field(default=None, repr=False)  # [A*S, S] (NumPy, small)
+    scratch: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
 
     def q(self, V: np.ndarray, gamma: float) -> np.ndarray:
         """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
         self.work.backups += 1
         if self.compiled is None:
-            return q_by_action(self.mdp, V, gamma).T
+            return q_by_action(self.mdp, V, gamma, self.dense).T
         return kernels.q_values(self.compiled, V, gamma)
 
     def backup(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
         """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``."""
         self.work.backups += 1
         if self.compiled is None:
-            np.max(q_by_action(self.mdp, V, gamma), axis=0, out=out)
-            return sweep_stats(V, out)
+            q_scratch, d_scratch = self.scratch or (None, None)
+            Q_by_action = q_by_action(self.mdp, V, gamma, self.dense, out=q_scratch)
+            np.maximum.reduce(Q_by_action, axis=0, out=out)
+            return sweep_stats(V, out, d_scratch)
         return kernels.jacobi_sweep(self.compiled, V, gamma, out)
 
     def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
@@ -178,8 +204,25 @@ class Operators:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
             rows = policy_rows.gather_policy_rows(self.compiled, actions)
             return PolicyOperator(rows.R, None, rows, self.work)
+        if self.dense is not None and policy.ndim == 1:
+            n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
+            states = np.arange(n_states)
+            P_pi = self.dense.reshape(n_actions, n_states, n_states)[policy, states]  # [S, S]
+            return PolicyOperator(self.mdp.R_by_action[policy, states], P_pi, None, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
+
+    @functools.cached_property
+    def successors(self) -> np.ndarray | None:
+        """``[S*A]`` each pair's one next state (``S``: it ends), or ``None``.
+
+        :func:`~rl_planners.bellman.successors.successor_table`, made on first
+        use: where it exists a deterministic policy is evaluated exactly by
+        path doubling (:func:`~rl_planners.bellman.successors.evaluate_by_doubling`).
+        """
+        if self.compiled is not None:
+            return None
+        return successor_table(self.mdp)
 
 
 def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = False) -> Operators:
@@ -208,4 +251,8 @@ def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = Fa
     compiled = kernels.uses_kernel(mdp, backend)  # checks the backend's name
     if compiled or (gauss_seidel and kernels.uses_kernel(mdp, "compiled")):
         return Operators(mdp, "compiled", kernels.prepare(mdp))
-    return Operators(mdp, "numpy")
+    n_rows = mdp.n_states * mdp.n_actions
+    if n_rows * mdp.n_states > DENSE_MAX_ENTRIES:
+        return Operators(mdp, "numpy")
+    dense = mdp.continuation_by_action.toarray()  # [A*S, S]
+    return Operators(mdp, "numpy", dense=dense, scratch=(np.empty(n_rows), np.empty(mdp.n_states)))
