@@ -70,30 +70,15 @@ def q_from_v(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     return q_by_action(mdp, check_values(mdp, V), check_gamma(gamma)).T
 
 
-def q_by_action(
-    mdp: TabularMDP,
-    V: np.ndarray,
-    gamma: float,
-    continuation: sp.csr_matrix | np.ndarray | None = None,
-    out: np.ndarray | None = None,
-) -> np.ndarray:
+def q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     """``Q`` transposed, ``[A, S]`` C-ordered, without argument checks.
 
     ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``, from the action-major
     copy of the continuation matrix, so that ``max_a`` and ``argmax_a`` run
     along contiguous memory (a reduction over the short last axis of an
     ``[S, A]`` array is several times slower).
-
-    ``continuation`` is that ``[A*S, S]`` matrix, CSR or (small models) a
-    dense array (default :attr:`TabularMDP.continuation_by_action`); with a
-    dense one, ``out`` (``[A*S]`` float64) receives the result.
     """
-    if continuation is None:
-        continuation = mdp.continuation_by_action
-    if isinstance(continuation, np.ndarray):
-        Q_by_action = np.dot(continuation, V, out=out).reshape(mdp.n_actions, mdp.n_states)
-    else:
-        Q_by_action = (continuation @ V).reshape(mdp.n_actions, mdp.n_states)
+    Q_by_action = (mdp.continuation_by_action @ V).reshape(mdp.n_actions, mdp.n_states)
     Q_by_action *= gamma
     Q_by_action += mdp.R_by_action
     return Q_by_action

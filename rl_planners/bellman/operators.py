@@ -47,11 +47,12 @@ BACKENDS = kernels.BACKENDS
 
 
 DENSE_MAX_ENTRIES = 1 << 16
-"""NumPy backend: the continuation matrix is kept dense while ``S·A·S`` is at most this.
+"""NumPy backend: a policy's ``[S, S]`` rows are kept dense while ``S·A·S`` is at most this.
 
-Up to 512 KiB (FrozenLake8x8: 256 × 64) a dense BLAS product costs less than
-SciPy's sparse one, whose Python-level dispatch alone is a few microseconds;
-a policy's ``[S, S]`` rows are then a slice of it.
+Up to 512 KiB (FrozenLake8x8: 256 × 64) a dense BLAS product ``P_π V``
+costs less than SciPy's sparse one, whose Python-level dispatch alone is a
+few microseconds. (The full backup keeps SciPy's CSR product, whose order of
+summation the batched kernels reproduce bit for bit.)
 """
 
 
@@ -114,34 +115,31 @@ class PolicyOperator:
 class Operators:
     """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``).
 
-    On the NumPy backend, models of at most :data:`DENSE_MAX_ENTRIES`
-    ``S·A·S`` entries keep the action-major continuation matrix dense
-    (``dense``, made once per solve) with two scratch vectors, so that a
-    sweep is a handful of NumPy calls on buffers it owns.
+    On the NumPy backend a backup writes ``d = T V − V`` into a scratch
+    vector it owns, and models of at most :data:`DENSE_MAX_ENTRIES`
+    ``S·A·S`` entries gather a policy's rows from a dense copy of the
+    continuation matrix (:attr:`dense_by_action`, made on first use).
     """
 
     mdp: TabularMDP
     backend: str
     compiled: Any = field(default=None, repr=False)  # kernels.SweepModel when compiled
     work: WorkCount = field(default_factory=WorkCount, repr=False)
-    dense: np.ndarray | None = field(default=None, repr=False)  # [A*S, S] (NumPy, small)
-    scratch: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    scratch: np.ndarray | None = field(default=None, repr=False)  # [S] d = T V − V (NumPy)
 
     def q(self, V: np.ndarray, gamma: float) -> np.ndarray:
         """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
         self.work.backups += 1
         if self.compiled is None:
-            return q_by_action(self.mdp, V, gamma, self.dense).T
+            return q_by_action(self.mdp, V, gamma).T
         return kernels.q_values(self.compiled, V, gamma)
 
     def backup(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
         """``out = T V``, ``(T V)(s) = max_a Q(s,a)``; the statistics of ``d = out − V``."""
         self.work.backups += 1
         if self.compiled is None:
-            q_scratch, d_scratch = self.scratch or (None, None)
-            Q_by_action = q_by_action(self.mdp, V, gamma, self.dense, out=q_scratch)
-            np.maximum.reduce(Q_by_action, axis=0, out=out)
-            return sweep_stats(V, out, d_scratch)
+            np.maximum.reduce(q_by_action(self.mdp, V, gamma), axis=0, out=out)
+            return sweep_stats(V, out, self.scratch)
         return kernels.jacobi_sweep(self.compiled, V, gamma, out)
 
     def gauss_seidel(self, V: np.ndarray, gamma: float, reverse: bool = False) -> SweepStats:
@@ -204,13 +202,28 @@ class Operators:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
             rows = policy_rows.gather_policy_rows(self.compiled, actions)
             return PolicyOperator(rows.R, None, rows, self.work)
-        if self.dense is not None and policy.ndim == 1:
+        if policy.ndim == 1 and self.dense_by_action is not None:
             n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
             states = np.arange(n_states)
-            P_pi = self.dense.reshape(n_actions, n_states, n_states)[policy, states]  # [S, S]
-            return PolicyOperator(self.mdp.R_by_action[policy, states], P_pi, None, self.work)
+            dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
+            return PolicyOperator(
+                self.mdp.R_by_action[policy, states], dense[policy, states], None, self.work
+            )
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
+
+    @functools.cached_property
+    def dense_by_action(self) -> np.ndarray | None:
+        """``[A*S, S]`` :attr:`TabularMDP.continuation_by_action` as a dense array, or ``None``.
+
+        Made on first use, on the NumPy backend for models of at most
+        :data:`DENSE_MAX_ENTRIES` ``S·A·S`` entries.
+        """
+        if self.compiled is not None:
+            return None
+        if self.mdp.n_states * self.mdp.n_actions * self.mdp.n_states > DENSE_MAX_ENTRIES:
+            return None
+        return self.mdp.continuation_by_action.toarray()
 
     @functools.cached_property
     def successors(self) -> np.ndarray | None:
@@ -251,8 +264,4 @@ def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = Fa
     compiled = kernels.uses_kernel(mdp, backend)  # checks the backend's name
     if compiled or (gauss_seidel and kernels.uses_kernel(mdp, "compiled")):
         return Operators(mdp, "compiled", kernels.prepare(mdp))
-    n_rows = mdp.n_states * mdp.n_actions
-    if n_rows * mdp.n_states > DENSE_MAX_ENTRIES:
-        return Operators(mdp, "numpy")
-    dense = mdp.continuation_by_action.toarray()  # [A*S, S]
-    return Operators(mdp, "numpy", dense=dense, scratch=(np.empty(n_rows), np.empty(mdp.n_states)))
+    return Operators(mdp, "numpy", scratch=np.empty(mdp.n_states))
