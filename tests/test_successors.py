@@ -14,9 +14,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rl_planners import TabularMDP, policy_evaluation, policy_iteration
-from rl_planners.bellman import operators
+from rl_planners.bellman import expectation_backup, operators, policy_model
 from rl_planners.bellman.operators import DENSE_MAX_ENTRIES, sweep_stats
-from rl_planners.bellman.successors import evaluate_by_doubling, successor_table
+from rl_planners.bellman.successors import SuccessorMatrix, evaluate_by_doubling, successor_table
 from rl_planners.errors import NonTerminatingPolicyError
 from tests.independent import (
     dense_model,
@@ -156,3 +156,31 @@ def test_sweep_stats_report_overflow():
     for bad in (np.inf, -np.inf, np.nan):
         stats = sweep_stats(np.zeros(3), np.array([1.0, bad, -2.0]))
         assert not np.isfinite(stats.top)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), model=single_successor_models(), gamma=st.sampled_from([0.5, 0.99, 1.0]))
+def test_successor_rows_give_the_csr_products_bit_for_bit(data, model, gamma):
+    """T_π x and P_π x by a gather: SciPy's CSR floats, and the dense reference's values."""
+    P, n_states, n_actions = model
+    mdp = TabularMDP.from_transitions(P)
+    policy = data.draw(deterministic_policies(n_states, n_actions))
+    x = np.array(data.draw(st.lists(REWARDS, min_size=n_states, max_size=n_states)), dtype=float)
+    P_rows = SuccessorMatrix.of_policy(successor_table(mdp), policy)
+    P_pi, R_pi = policy_model(mdp, policy)  # CSR
+    assert np.array_equal(P_rows @ x, P_pi @ x)
+    out = np.empty(n_states)
+    T_pi_x = expectation_backup(P_rows, R_pi, x, gamma, out=out)
+    assert T_pi_x is out
+    assert np.array_equal(out, R_pi + gamma * (P_pi @ x))
+    T, R = dense_model(P)
+    states = np.arange(n_states)
+    np.testing.assert_allclose(out, R[states, policy] + gamma * T[states, policy] @ x, atol=1e-12)
+
+
+def test_taxi_policy_operator_gathers_and_cliffwalking_stays_dense():
+    """Which form of P_π a small model's deterministic policy gets (operators.policy)."""
+    taxi = operators(TabularMDP.from_env(gym.make("Taxi-v4")), "numpy")
+    assert isinstance(taxi.policy(np.zeros(500, dtype=np.int64)).P_pi, SuccessorMatrix)
+    cliff = operators(TabularMDP.from_env(gym.make("CliffWalking-v1")), "numpy")
+    assert isinstance(cliff.policy(np.zeros(48, dtype=np.int64)).P_pi, np.ndarray)

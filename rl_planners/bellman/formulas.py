@@ -23,6 +23,8 @@ Puterman, M. L. (1994). *Markov Decision Processes*, §6.2.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -129,7 +131,7 @@ def policy_model(mdp: TabularMDP, policy: np.ndarray) -> tuple[sp.csr_matrix, np
 
 
 def expectation_backup(
-    P_pi: sp.csr_matrix | np.ndarray,
+    P_pi: Any,
     R_pi: np.ndarray,
     V: np.ndarray,
     gamma: float,
@@ -138,12 +140,14 @@ def expectation_backup(
     """One synchronous sweep of the Bellman expectation operator.
 
     ``(T_π V)(s) = R_π(s) + γ Σ_s' P_π(s'|s) V(s')``, with ``P_π, R_π`` from
-    :func:`policy_model` (or ``P_π`` as a dense ``[S, S]`` array, whose
-    product then goes to ``out``, an ``[S]`` float64 array other than ``V``).
+    :func:`policy_model`. ``P_π`` may also be a dense ``[S, S]`` array or any
+    object with ``P_pi.dot(V, out=out)`` (e.g.
+    :class:`~rl_planners.bellman.successors.SuccessorMatrix`); the result then
+    goes to ``out``, an ``[S]`` float64 array other than ``V``, if given.
     """
-    if not isinstance(P_pi, np.ndarray):
+    if sp.issparse(P_pi):
         return R_pi + gamma * (P_pi @ V)
-    out = np.dot(P_pi, V, out=out)
+    out = P_pi.dot(V, out=out)
     out *= gamma
     out += R_pi
     return out

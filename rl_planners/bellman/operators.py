@@ -38,7 +38,7 @@ from rl_planners.bellman.formulas import (
     tie_tolerance,
 )
 from rl_planners.bellman.kernels import SweepStats
-from rl_planners.bellman.successors import successor_table
+from rl_planners.bellman.successors import SuccessorMatrix, successor_table
 from rl_planners.mdp import TabularMDP
 
 __all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount", "operators"]
@@ -92,7 +92,8 @@ class PolicyOperator:
     """
 
     R_pi: np.ndarray
-    P_pi: sp.csr_matrix | np.ndarray | None = field(repr=False)  # [S, S] (NumPy backend)
+    # [S, S] on the NumPy backend: CSR, dense (small models) or SuccessorMatrix
+    P_pi: sp.csr_matrix | np.ndarray | SuccessorMatrix | None = field(repr=False)
     rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
 
@@ -195,8 +196,10 @@ class Operators:
         """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float).
 
         Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
-        on the compiled backend for a deterministic policy, the kernels'
-        contiguous ``[S]``-row form.
+        for a deterministic policy, the kernels' contiguous ``[S]``-row form
+        (compiled backend), a dense ``[S, S]`` array (at most
+        :data:`DENSE_MAX_ENTRIES` ``S·A·S``) or a :class:`SuccessorMatrix`
+        (a model whose every step has one next state: a gather).
         """
         if self.compiled is not None and policy.ndim == 1:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
@@ -208,6 +211,11 @@ class Operators:
             dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
             return PolicyOperator(
                 self.mdp.R_by_action[policy, states], dense[policy, states], None, self.work
+            )
+        if policy.ndim == 1 and self.successors is not None:
+            R_pi = self.mdp.R_by_action[policy, np.arange(self.mdp.n_states)]
+            return PolicyOperator(
+                R_pi, SuccessorMatrix.of_policy(self.successors, policy), None, self.work
             )
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)

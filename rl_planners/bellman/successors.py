@@ -29,12 +29,13 @@ discounted sum of rewards along the chain).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from rl_planners.mdp import TabularMDP
 
-__all__ = ["REMAINDER", "evaluate_by_doubling", "successor_table"]
+__all__ = ["REMAINDER", "SuccessorMatrix", "evaluate_by_doubling", "successor_table"]
 
 REMAINDER = 2.0**-60
 """Doubling stops once ``γ^{2^k}``, the remainder's bound relative to ``‖V^π‖∞``, is below this."""
@@ -54,6 +55,38 @@ def successor_table(mdp: TabularMDP) -> np.ndarray | None:
     table = np.full(mdp.n_states * mdp.n_actions, mdp.n_states, dtype=np.intp)
     table[counts == 1] = continuation.indices
     return table
+
+
+@dataclass(frozen=True, eq=False)
+class SuccessorMatrix:
+    """``P_π`` of a deterministic policy on a single-successor model, as a gather.
+
+    ``(P_π x)(s) = x(f(s))`` where the pair ``(s, π(s))`` goes on to ``f(s)``,
+    and 0 where it ends: the same floats as SciPy's CSR product over rows that
+    hold one entry equal to 1 (for finite ``x``), in two NumPy calls.
+    """
+
+    following: np.ndarray  # [S] f(s); 0 where the pair ends
+    goes_on: np.ndarray  # [S] 1.0, or 0.0 where the pair ends
+
+    @classmethod
+    def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
+        """From a :func:`successor_table` and a deterministic ``policy`` ``[S]``."""
+        n_states = policy.shape[0]
+        n_actions = successors.shape[0] // max(n_states, 1)
+        following = successors[np.arange(n_states) * n_actions + policy]
+        ends = following == n_states
+        following[ends] = 0
+        return cls(following, np.where(ends, 0.0, 1.0))
+
+    def dot(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """``P_π x`` (into ``out``, an ``[S]`` float64 array other than ``x``, if given)."""
+        product = np.take(x, self.following, out=out)
+        product *= self.goes_on
+        return product
+
+    def __matmul__(self, x: np.ndarray) -> np.ndarray:
+        return self.dot(x)
 
 
 def evaluate_by_doubling(

@@ -251,6 +251,8 @@ def planning_result(
 
 def check_finite(V: np.ndarray, what: str, gamma: float) -> None:
     """Raise :class:`NonFiniteValueError` naming the states where ``V`` is not finite."""
+    if math.isfinite(float(np.add.reduce(V, axis=None))):
+        return  # a finite sum has no infinite or NaN term
     bad = np.flatnonzero(~np.isfinite(V))
     if bad.size:
         raise NonFiniteValueError(
