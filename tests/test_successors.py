@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from rl_planners import TabularMDP, policy_evaluation, policy_iteration
 from rl_planners.bellman import expectation_backup, operators, policy_model
+from rl_planners.bellman.dense_rows import DenseRows
 from rl_planners.bellman.operators import DENSE_MAX_ENTRIES, sweep_stats
 from rl_planners.bellman.successors import SuccessorMatrix, evaluate_by_doubling, successor_table
 from rl_planners.errors import NonTerminatingPolicyError
@@ -178,9 +179,15 @@ def test_successor_rows_give_the_csr_products_bit_for_bit(data, model, gamma):
     np.testing.assert_allclose(out, R[states, policy] + gamma * T[states, policy] @ x, atol=1e-12)
 
 
-def test_taxi_policy_operator_gathers_and_cliffwalking_stays_dense():
-    """Which form of P_π a small model's deterministic policy gets (operators.policy)."""
+def test_policy_rows_forms_on_the_toy_models():
+    """Which form of P_π a deterministic policy gets (operators.policy), and its overflow."""
     taxi = operators(TabularMDP.from_env(gym.make("Taxi-v4")), "numpy")
     assert isinstance(taxi.policy(np.zeros(500, dtype=np.int64)).P_pi, SuccessorMatrix)
-    cliff = operators(TabularMDP.from_env(gym.make("CliffWalking-v1")), "numpy")
-    assert isinstance(cliff.policy(np.zeros(48, dtype=np.int64)).P_pi, np.ndarray)
+    lake = operators(TabularMDP.from_env(gym.make("FrozenLake-v1", map_name="8x8")), "numpy")
+    P_rows = lake.policy(np.zeros(64, dtype=np.int64)).P_pi
+    assert isinstance(P_rows, DenseRows)
+    x = np.zeros(64)
+    x[0] = np.inf  # only the states that reach state 0 in one step see it
+    reaches = policy_model(lake.mdp, np.zeros(64, dtype=np.int64))[0][:, 0].toarray().ravel() > 0
+    product = P_rows @ x
+    assert np.array_equal(np.isfinite(product), ~reaches)  # no 0 · inf = NaN elsewhere

@@ -140,8 +140,9 @@ def expectation_backup(
     """One synchronous sweep of the Bellman expectation operator.
 
     ``(T_π V)(s) = R_π(s) + γ Σ_s' P_π(s'|s) V(s')``, with ``P_π, R_π`` from
-    :func:`policy_model`. ``P_π`` may also be a dense ``[S, S]`` array or any
-    object with ``P_pi.dot(V, out=out)`` (e.g.
+    :func:`policy_model`. ``P_π`` may also be any object with
+    ``P_pi.dot(V, out=out)`` (a dense array,
+    :class:`~rl_planners.bellman.dense_rows.DenseRows`,
     :class:`~rl_planners.bellman.successors.SuccessorMatrix`); the result then
     goes to ``out``, an ``[S]`` float64 array other than ``V``, if given.
     """

@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rl_planners.bellman import kernels, policy_rows
+from rl_planners.bellman.dense_rows import DenseRows
 from rl_planners.bellman.formulas import (
     expectation_backup,
     greedy_policy,
@@ -93,7 +94,7 @@ class PolicyOperator:
 
     R_pi: np.ndarray
     # [S, S] on the NumPy backend: CSR, dense (small models) or SuccessorMatrix
-    P_pi: sp.csr_matrix | np.ndarray | SuccessorMatrix | None = field(repr=False)
+    P_pi: sp.csr_matrix | DenseRows | SuccessorMatrix | None = field(repr=False)
     rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
 
@@ -197,26 +198,26 @@ class Operators:
 
         Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
         for a deterministic policy, the kernels' contiguous ``[S]``-row form
-        (compiled backend), a dense ``[S, S]`` array (at most
-        :data:`DENSE_MAX_ENTRIES` ``S·A·S``) or a :class:`SuccessorMatrix`
-        (a model whose every step has one next state: a gather).
+        (compiled backend), a :class:`SuccessorMatrix` (a model whose every
+        step has one next state: a gather, SciPy's floats exactly) or a dense
+        ``[S, S]`` array (:class:`DenseRows`, at most :data:`DENSE_MAX_ENTRIES`
+        ``S·A·S``).
         """
         if self.compiled is not None and policy.ndim == 1:
             actions = np.ascontiguousarray(policy, dtype=np.int64)
             rows = policy_rows.gather_policy_rows(self.compiled, actions)
             return PolicyOperator(rows.R, None, rows, self.work)
-        if policy.ndim == 1 and self.dense_by_action is not None:
-            n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
-            states = np.arange(n_states)
-            dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
-            return PolicyOperator(
-                self.mdp.R_by_action[policy, states], dense[policy, states], None, self.work
-            )
         if policy.ndim == 1 and self.successors is not None:
             R_pi = self.mdp.R_by_action[policy, np.arange(self.mdp.n_states)]
             return PolicyOperator(
                 R_pi, SuccessorMatrix.of_policy(self.successors, policy), None, self.work
             )
+        if policy.ndim == 1 and self.dense_by_action is not None:
+            n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
+            states = np.arange(n_states)
+            dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
+            P_pi = DenseRows(dense[policy, states], lambda: policy_model(self.mdp, policy)[0])
+            return PolicyOperator(self.mdp.R_by_action[policy, states], P_pi, None, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
 

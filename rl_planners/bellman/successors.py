@@ -62,12 +62,13 @@ class SuccessorMatrix:
     """``P_π`` of a deterministic policy on a single-successor model, as a gather.
 
     ``(P_π x)(s) = x(f(s))`` where the pair ``(s, π(s))`` goes on to ``f(s)``,
-    and 0 where it ends: the same floats as SciPy's CSR product over rows that
-    hold one entry equal to 1 (for finite ``x``), in two NumPy calls.
+    and 0 where it ends (whatever ``x`` holds, as in SciPy's CSR product over
+    an empty row): the same floats as that product over rows that hold one
+    entry equal to 1, in two NumPy calls.
     """
 
     following: np.ndarray  # [S] f(s); 0 where the pair ends
-    goes_on: np.ndarray  # [S] 1.0, or 0.0 where the pair ends
+    ends: np.ndarray  # [S] bool: the pair (s, π(s)) ends the episode
 
     @classmethod
     def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
@@ -77,12 +78,12 @@ class SuccessorMatrix:
         following = successors[np.arange(n_states) * n_actions + policy]
         ends = following == n_states
         following[ends] = 0
-        return cls(following, np.where(ends, 0.0, 1.0))
+        return cls(following, ends)
 
     def dot(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``P_π x`` (into ``out``, an ``[S]`` float64 array other than ``x``, if given)."""
         product = np.take(x, self.following, out=out)
-        product *= self.goes_on
+        np.copyto(product, 0.0, where=self.ends)
         return product
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
