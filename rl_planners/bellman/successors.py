@@ -68,7 +68,7 @@ class SuccessorMatrix:
     """
 
     following: np.ndarray  # [S] f(s); 0 where the pair ends
-    ends: np.ndarray  # [S] bool: the pair (s, π(s)) ends the episode
+    ended: np.ndarray  # the states s whose pair (s, π(s)) ends the episode
 
     @classmethod
     def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
@@ -76,14 +76,15 @@ class SuccessorMatrix:
         n_states = policy.shape[0]
         n_actions = successors.shape[0] // max(n_states, 1)
         following = successors[np.arange(n_states) * n_actions + policy]
-        ends = following == n_states
-        following[ends] = 0
-        return cls(following, ends)
+        ended = np.flatnonzero(following == n_states)
+        following[ended] = 0
+        return cls(following, ended)
 
     def dot(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``P_π x`` (into ``out``, an ``[S]`` float64 array other than ``x``, if given)."""
-        product = np.take(x, self.following, out=out)
-        np.copyto(product, 0.0, where=self.ends)
+        product = x[self.following] if out is None else x.take(self.following, out=out)
+        if self.ended.size:
+            product.put(self.ended, 0.0)
         return product
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:
