@@ -15,9 +15,14 @@ of value 0, once the path has ended),
 
 so that ``V^π(s) = A_k(s) + γ^{2^k} V^π(f_k(s))``. The remainder is at most
 ``γ^{2^k} ‖V^π‖∞``: doubling stops once ``γ^{2^k} ≤`` :data:`REMAINDER`
-(at γ = 0.99, 13 steps of 4 array operations), or once every path has ended,
-checked after ``k = ⌈log₂(S + 1)⌉`` steps (a path that ends does so within
-``S`` steps); it is then exact. At γ = 1 the paths must all end.
+(at γ = 0.99, 13 steps of 4 array operations), or earlier, exactly, once
+``f_{k+1} = f_k``: then every ``z = f_k(s)`` is a fixed point of ``f_k`` (the
+sink, or a state on a cycle whose length divides ``2^k``, e.g. a move into
+a wall), where ``V^π(z) = A_k(z) + γ^{2^k} V^π(z)`` gives
+``V^π(z) = A_k(z) / (1 − γ^{2^k})``. Every path settles so within
+``k = ⌈log₂(S + 1)⌉`` steps where its cycle's length is a power of 2 (on Taxi,
+5 or 6 steps where 13 would be needed). At γ = 1 every path must end (its
+``z`` is the sink).
 
 References
 ----------
@@ -108,13 +113,12 @@ def evaluate_by_doubling(
         close to 1 that more than 64 doubling steps would be needed.
     """
     n_states = R_pi.shape[0]
-    all_ended_by = n_states.bit_length()  # after 2^k ≥ S + 1 steps a path that ends has
     if gamma < 1.0:
         # γ^{2^k} ≤ REMAINDER  ⇔  2^k ≥ log(REMAINDER)/log(γ)
         horizon = math.log(REMAINDER) / math.log(gamma) if gamma > 0.0 else 1.0
         n_steps = max(0, math.ceil(math.log2(max(horizon, 1.0))))
     else:
-        n_steps = all_ended_by
+        n_steps = n_states.bit_length() + 1  # 2^k ≥ S + 1 steps end every path that ends
     if n_steps > 64:
         return None
     states = np.arange(n_states, dtype=np.intp)
@@ -124,12 +128,20 @@ def evaluate_by_doubling(
     total = np.zeros(n_states + 1)  # A_k, the sink's entry stays 0
     total[:n_states] = R_pi
     discount = gamma  # γ^{2^k}
-    for step in range(1, n_steps + 1):
+    for _ in range(n_steps):
         gathered = total[following]
         gathered *= discount
         total += gathered
-        following = following[following]
         discount *= discount
-        if step == all_ended_by and np.all(following == n_states):
-            return total[:n_states]  # every path has ended: the sums are complete
+        following_next = following[following]
+        if np.array_equal(following_next, following):
+            # f_{k+1} = f_k: every f_k(s) is a fixed point z, V(z) = A_k(z) / (1 − γ^{2^k})
+            if gamma == 1.0:
+                return total[:n_states] if np.all(following == n_states) else None
+            settled = total / (1.0 - discount)  # the sink's entry stays 0
+            gathered = settled[following]
+            gathered *= discount
+            total += gathered
+            return total[:n_states]
+        following = following_next
     return None if gamma == 1.0 else total[:n_states]
