@@ -48,7 +48,8 @@ def doubling_value(mdp: TabularMDP, policy: np.ndarray, gamma: float) -> np.ndar
     table = successor_table(mdp)
     assert table is not None
     states = np.arange(mdp.n_states)
-    return evaluate_by_doubling(table, policy, mdp.R[states, policy], gamma, mdp.n_actions)
+    rows = states * mdp.n_actions + policy
+    return evaluate_by_doubling(table, rows, mdp.R[states, policy], gamma)
 
 
 @settings(max_examples=150, deadline=None)

@@ -97,9 +97,11 @@ class SuccessorMatrix:
 
 
 def evaluate_by_doubling(
-    successors: np.ndarray, policy: np.ndarray, R_pi: np.ndarray, gamma: float, n_actions: int
+    successors: np.ndarray, rows: np.ndarray, R_pi: np.ndarray, gamma: float
 ) -> np.ndarray | None:
-    """``V^π`` of a deterministic ``policy`` on a model with a :func:`successor_table`.
+    """``V^π`` of a deterministic policy on a model with a :func:`successor_table`.
+
+    ``rows`` ``[S]`` are the policy's pairs ``s·A + π(s)``, ``R_π`` their rewards.
 
     ``V^π(s) = Σ_t γ^t R_π(s_t)`` along the policy's path from ``s``
     (module docstring), within ``REMAINDER · ‖V^π‖∞`` for γ < 1, exact up to
@@ -121,9 +123,8 @@ def evaluate_by_doubling(
         n_steps = n_states.bit_length() + 1  # 2^k ≥ S + 1 steps end every path that ends
     if n_steps > 64:
         return None
-    states = np.arange(n_states, dtype=np.intp)
     following = np.empty(n_states + 1, dtype=np.intp)  # f_k, the sink S maps to itself
-    following[:n_states] = successors[states * n_actions + policy]
+    following[:n_states] = successors[rows]
     following[n_states] = n_states
     total = np.zeros(n_states + 1)  # A_k, the sink's entry stays 0
     total[:n_states] = R_pi
@@ -134,7 +135,7 @@ def evaluate_by_doubling(
         total += gathered
         discount *= discount
         following_next = following[following]
-        if np.array_equal(following_next, following):
+        if (following_next == following).all():
             # f_{k+1} = f_k: every f_k(s) is a fixed point z, V(z) = A_k(z) / (1 − γ^{2^k})
             if gamma == 1.0:
                 return total[:n_states] if np.all(following == n_states) else None

@@ -190,7 +190,7 @@ def solve_policy_system(
     if not krylov and policy.ndim == 1 and ops.successors is not None:
         rows = np.arange(mdp.n_states) * mdp.n_actions + policy
         R_pi = mdp.R.reshape(-1)[rows]
-        V = evaluate_by_doubling(ops.successors, policy, R_pi, gamma, mdp.n_actions)
+        V = evaluate_by_doubling(ops.successors, rows, R_pi, gamma)
         if V is not None:
             return V
     if krylov:
