@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,19 +19,17 @@ class DenseRows:
     whose Python-level dispatch alone takes a few microseconds. Where ``x``
     is not finite (an overflow), the dense product puts ``0 · inf = NaN`` in
     rows that never reach the overflowing state; the product is then taken
-    again from the CSR form (``sparse()``, made on that first need), which
-    skips the zeros, so that only the states whose values overflow are
-    reported as such.
+    again from the matrix in CSR form (made on that need), which skips the
+    zeros, so that only the states whose values overflow are reported as such.
     """
 
     dense: np.ndarray  # [S, S]
-    sparse: Callable[[], sp.csr_matrix]  # the same P_π in CSR form
 
     def dot(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``P_π x`` (into ``out``, an ``[S]`` float64 array other than ``x``, if given)."""
         product = np.dot(self.dense, x, out=out)
         if not math.isfinite(float(np.add.reduce(product))):
-            product[...] = self.sparse() @ x
+            product[...] = sp.csr_matrix(self.dense) @ x
         return product
 
     def __matmul__(self, x: np.ndarray) -> np.ndarray:

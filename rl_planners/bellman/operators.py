@@ -216,7 +216,7 @@ class Operators:
             n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
             states = np.arange(n_states)
             dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
-            P_pi = DenseRows(dense[policy, states], lambda: policy_model(self.mdp, policy)[0])
+            P_pi = DenseRows(dense[policy, states])
             return PolicyOperator(self.mdp.R_by_action[policy, states], P_pi, None, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
