@@ -23,6 +23,8 @@ Puterman, M. L. (1994). *Markov Decision Processes*, §6.2.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -129,19 +131,32 @@ def policy_model(mdp: TabularMDP, policy: np.ndarray) -> tuple[sp.csr_matrix, np
 
 
 def expectation_backup(
-    P_pi: sp.csr_matrix, R_pi: np.ndarray, V: np.ndarray, gamma: float
+    P_pi: Any,
+    R_pi: np.ndarray,
+    V: np.ndarray,
+    gamma: float,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """One synchronous sweep of the Bellman expectation operator.
 
     ``(T_π V)(s) = R_π(s) + γ Σ_s' P_π(s'|s) V(s')``, with ``P_π, R_π`` from
-    :func:`policy_model`.
+    :func:`policy_model`. ``P_π`` may also be any object with
+    ``P_pi.dot(V, out=out)`` (a dense array,
+    :class:`~rl_planners.bellman.dense_rows.DenseRows`,
+    :class:`~rl_planners.bellman.successors.SuccessorMatrix`); the result then
+    goes to ``out``, an ``[S]`` float64 array other than ``V``, if given.
     """
-    return R_pi + gamma * (P_pi @ V)
+    if sp.issparse(P_pi):
+        return R_pi + gamma * (P_pi @ V)
+    out = P_pi.dot(V, out=out)
+    out *= gamma
+    out += R_pi
+    return out
 
 
 def tie_tolerance(Q: np.ndarray) -> float:
     """Action values closer than this are ties: float64 rounding of ``Q``'s scale."""
-    scale = float(np.max(np.abs(Q))) if Q.size else 0.0
+    scale = max(float(Q.max()), -float(Q.min())) if Q.size else 0.0  # max |Q|
     return 1e-12 * max(1.0, scale)
 
 

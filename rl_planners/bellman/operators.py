@@ -30,6 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rl_planners.bellman import kernels, policy_rows
+from rl_planners.bellman.dense_rows import DenseRows
 from rl_planners.bellman.formulas import (
     expectation_backup,
     greedy_policy,
@@ -38,6 +39,7 @@ from rl_planners.bellman.formulas import (
     tie_tolerance,
 )
 from rl_planners.bellman.kernels import SweepStats
+from rl_planners.bellman.successors import SuccessorMatrix, successor_table
 from rl_planners.mdp import TabularMDP
 
 __all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount", "operators"]
@@ -45,10 +47,26 @@ __all__ = ["BACKENDS", "Operators", "PolicyOperator", "SweepStats", "WorkCount",
 BACKENDS = kernels.BACKENDS
 
 
-def sweep_stats(V: np.ndarray, V_next: np.ndarray) -> SweepStats:
-    """``max d``, ``min d`` and ``max |V_next|`` for ``d = V_next − V``."""
-    d = V_next - V
-    return SweepStats(high=float(d.max()), low=float(d.min()), top=float(np.abs(V_next).max()))
+DENSE_MAX_ENTRIES = 1 << 16
+"""NumPy backend: a policy's ``[S, S]`` rows are kept dense while ``S·A·S`` is at most this.
+
+Up to 512 KiB (FrozenLake8x8: 256 × 64) a dense BLAS product ``P_π V``
+costs less than SciPy's sparse one, whose Python-level dispatch alone is a
+few microseconds. (The full backup keeps SciPy's CSR product, whose order of
+summation the batched kernels reproduce bit for bit.)
+"""
+
+
+def sweep_stats(V: np.ndarray, V_next: np.ndarray, scratch: np.ndarray | None = None) -> SweepStats:
+    """``max d``, ``min d`` and ``max |V_next|`` for ``d = V_next − V``.
+
+    ``scratch``, an ``[S]`` float64 array, receives ``d`` (else a new one does).
+    ``max |V_next|`` is read as ``max(max V_next, −min V_next)``: the same
+    number, without an array of absolute values.
+    """
+    d = np.subtract(V_next, V, out=scratch)
+    top = max(float(V_next.max()), -float(V_next.min()))  # NaN in V_next: NaN first
+    return SweepStats(high=float(d.max()), low=float(d.min()), top=top)
 
 
 @dataclass(eq=False)
@@ -75,7 +93,8 @@ class PolicyOperator:
     """
 
     R_pi: np.ndarray
-    P_pi: sp.csr_matrix | None = field(repr=False)  # [S, S] (NumPy backend)
+    # [S, S] on the NumPy backend: CSR, dense (small models) or SuccessorMatrix
+    P_pi: sp.csr_matrix | DenseRows | SuccessorMatrix | None = field(repr=False)
     rows: Any = field(repr=False)  # policy_rows.gather_policy_rows (compiled backend)
     work: WorkCount = field(default_factory=WorkCount, repr=False)
     actions: np.ndarray | None = field(default=None, repr=False)  # [S] the gathered policy
@@ -84,14 +103,16 @@ class PolicyOperator:
         """``T_π V = R_π + γ P_π V``."""
         self.work.policy_products += 1
         if self.rows is None:
-            return expectation_backup(self.P_pi, self.R_pi, V, gamma)
+            return expectation_backup(self.P_pi, self.R_pi, V, gamma, out=out)
         return policy_rows.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
     def sweep(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
         """``out = T_π V``; the statistics of ``d = out − V`` (one pass on the kernels)."""
         self.work.policy_products += 1
         if self.rows is None:
-            out[:] = expectation_backup(self.P_pi, self.R_pi, V, gamma)
+            result = expectation_backup(self.P_pi, self.R_pi, V, gamma, out=out)
+            if result is not out:  # SciPy's CSR product makes its own array
+                out[:] = result
             return sweep_stats(V, out)
         return policy_rows.rows_sweep(self.rows, V, gamma, out)
 
@@ -120,12 +141,19 @@ class PolicyOperator:
 
 @dataclass(frozen=True, eq=False)
 class Operators:
-    """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``)."""
+    """The operators of ``mdp`` on ``backend`` (``"numpy"`` or ``"compiled"``).
+
+    On the NumPy backend a backup writes ``d = T V − V`` into a scratch
+    vector it owns, and models of at most :data:`DENSE_MAX_ENTRIES`
+    ``S·A·S`` entries gather a policy's rows from a dense copy of the
+    continuation matrix (:attr:`dense_by_action`, made on first use).
+    """
 
     mdp: TabularMDP
     backend: str
     compiled: Any = field(default=None, repr=False)  # kernels.SweepModel when compiled
     work: WorkCount = field(default_factory=WorkCount, repr=False)
+    scratch: np.ndarray | None = field(default=None, repr=False)  # [S] d = T V − V (NumPy)
 
     def q(self, V: np.ndarray, gamma: float) -> np.ndarray:
         """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
@@ -145,10 +173,10 @@ class Operators:
         self.work.backups += 1
         if self.compiled is None:
             Q = q_by_action(self.mdp, V, gamma)  # [A, S]
-            np.max(Q, axis=0, out=out)
+            np.maximum.reduce(Q, axis=0, out=out)
             if policy is not None:
                 np.argmax(Q, axis=0, out=policy)
-            return sweep_stats(V, out)
+            return sweep_stats(V, out, self.scratch)
         return kernels.jacobi_sweep(self.compiled, V, gamma, out, policy)
 
     def gauss_seidel(
@@ -209,10 +237,13 @@ class Operators:
         """The expectation operator of a checked policy (``[S]`` int or ``[S, A]`` float).
 
         Its rows are gathered here, once: ``P_π`` as an ``[S, S]`` CSR matrix, or,
-        on the compiled backend for a deterministic policy, the kernels'
-        contiguous ``[S]``-row form. ``previous``, an operator of this solve
-        that is no longer used, is returned as it is for the same deterministic
-        policy, else lends its rows' memory
+        for a deterministic policy, the kernels' contiguous ``[S]``-row form
+        (compiled backend), a :class:`SuccessorMatrix` (a model whose every
+        step has one next state: a gather, SciPy's floats exactly) or a dense
+        ``[S, S]`` array (:class:`DenseRows`, at most :data:`DENSE_MAX_ENTRIES`
+        ``S·A·S``). ``previous``, an operator of this solve that is no longer
+        used, is returned as it is for the same deterministic policy on the
+        compiled backend, else lends its rows' memory
         (:func:`~rl_planners.bellman.policy_rows.gather_policy_rows`' ``into``).
         """
         if self.compiled is not None and policy.ndim == 1:
@@ -224,8 +255,44 @@ class Operators:
             else:
                 rows = policy_rows.gather_policy_rows(self.compiled, actions, into=previous.rows)
             return PolicyOperator(rows.R, None, rows, self.work, actions)
+        if policy.ndim == 1 and self.successors is not None:
+            R_pi = self.mdp.R_by_action[policy, np.arange(self.mdp.n_states)]
+            return PolicyOperator(
+                R_pi, SuccessorMatrix.of_policy(self.successors, policy), None, self.work
+            )
+        if policy.ndim == 1 and self.dense_by_action is not None:
+            n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
+            states = np.arange(n_states)
+            dense = self.dense_by_action.reshape(n_actions, n_states, n_states)
+            P_pi = DenseRows(dense[policy, states])
+            return PolicyOperator(self.mdp.R_by_action[policy, states], P_pi, None, self.work)
         P_pi, R_pi = policy_model(self.mdp, policy)
         return PolicyOperator(R_pi, P_pi, None, self.work)
+
+    @functools.cached_property
+    def dense_by_action(self) -> np.ndarray | None:
+        """``[A*S, S]`` :attr:`TabularMDP.continuation_by_action` as a dense array, or ``None``.
+
+        Made on first use, on the NumPy backend for models of at most
+        :data:`DENSE_MAX_ENTRIES` ``S·A·S`` entries.
+        """
+        if self.compiled is not None:
+            return None
+        if self.mdp.n_states * self.mdp.n_actions * self.mdp.n_states > DENSE_MAX_ENTRIES:
+            return None
+        return self.mdp.continuation_by_action.toarray()
+
+    @functools.cached_property
+    def successors(self) -> np.ndarray | None:
+        """``[S*A]`` each pair's one next state (``S``: it ends), or ``None``.
+
+        :func:`~rl_planners.bellman.successors.successor_table`, made on first
+        use: where it exists a deterministic policy is evaluated exactly by
+        path doubling (:func:`~rl_planners.bellman.successors.evaluate_by_doubling`).
+        """
+        if self.compiled is not None:
+            return None
+        return successor_table(self.mdp)
 
 
 def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = False) -> Operators:
@@ -254,4 +321,4 @@ def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = Fa
     compiled = kernels.uses_kernel(mdp, backend)  # checks the backend's name
     if compiled or (gauss_seidel and kernels.uses_kernel(mdp, "compiled")):
         return Operators(mdp, "compiled", kernels.prepare(mdp))
-    return Operators(mdp, "numpy")
+    return Operators(mdp, "numpy", scratch=np.empty(mdp.n_states))

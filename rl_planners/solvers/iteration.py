@@ -37,6 +37,7 @@ Programming*. Wiley. §6.3 (value iteration), §6.6 (bounds and stopping).
 
 from __future__ import annotations
 
+import math
 import time
 import warnings
 from collections.abc import Callable
@@ -67,6 +68,8 @@ TERMINATION_SLACK = 1e-12
 
 _ROUNDING_ULPS = 8.0
 """A change within this many float64 units of ``max|V|`` counts as converged."""
+
+_ROUNDING = _ROUNDING_ULPS * float(np.finfo(np.float64).eps)
 
 
 # --------------------------------------------------------------- stopping rule
@@ -132,13 +135,13 @@ class StoppingRule:
             If ``V_next`` is not finite (overflow): never a converged result.
         """
         high, low, top = stats.high, stats.low, stats.top
-        if not np.isfinite(top):
+        if not math.isfinite(top):
             check_finite(V_next, "the value", self.gamma)
         residual = max(high, -low)
         if self.terminates:
             high, low = max(high, 0.0), min(low, 0.0)
         measure = self.measure(stats)
-        rounding = _ROUNDING_ULPS * np.finfo(np.float64).eps * max(1.0, top)
+        rounding = _ROUNDING * max(1.0, top)
         if not (measure < self.threshold or residual <= rounding):
             return False, residual, V_next
         if self.stopping == "span" and 0.0 < self.gamma < 1.0:
@@ -258,6 +261,8 @@ def planning_result(
 
 def check_finite(V: np.ndarray, what: str, gamma: float) -> None:
     """Raise :class:`NonFiniteValueError` naming the states where ``V`` is not finite."""
+    if math.isfinite(float(np.add.reduce(V, axis=None))):
+        return  # a finite sum has no infinite or NaN term
     bad = np.flatnonzero(~np.isfinite(V))
     if bad.size:
         raise NonFiniteValueError(

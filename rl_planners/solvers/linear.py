@@ -1,7 +1,10 @@
 r"""Linear solves of the Bellman expectation equation ``(I − γ P_π) V = R_π``.
 
-Three ways, by size: a dense LAPACK solve for deterministic policies on up
-to :data:`DENSE_SOLVE_MAX_STATES` states; a sparse LU factorisation up to
+Four ways, by model and size: path doubling for a deterministic policy on a
+model whose every step has one next state
+(:mod:`~rl_planners.bellman.successors`: Taxi, CliffWalking); a dense LAPACK
+solve for deterministic policies on up to
+:data:`DENSE_SOLVE_MAX_STATES` states; a sparse LU factorisation up to
 :data:`DIRECT_SOLVE_MAX_STATES`; restarted, warm-started BiCGSTAB beyond
 (where LU fills in on unstructured models), with its products
 ``(I − γ P_π) x`` taken from the policy operator of
@@ -23,6 +26,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from rl_planners.bellman import Operators, PolicyOperator, policy_model
+from rl_planners.bellman.successors import evaluate_by_doubling
 from rl_planners.errors import ConvergenceWarning
 from rl_planners.mdp import TabularMDP
 
@@ -213,10 +217,20 @@ def solve_policy_system(
     states or on the compiled backend. Should it miss its residual check,
     small models get the LU solve instead; large ones (where LU would fill
     in) keep the best Krylov iterate, with a :class:`ConvergenceWarning`.
+    Without Krylov, a deterministic policy on a model whose every step has
+    one next state (:attr:`Operators.successors`) is evaluated by path
+    doubling, within ``2⁻⁶⁰ ‖V^π‖∞`` of ``V^π``
+    (:func:`~rl_planners.bellman.successors.evaluate_by_doubling`), before LU.
     """
     mdp = ops.mdp
     if krylov is None:
         krylov = ops.backend == "compiled" or mdp.n_states > DIRECT_SOLVE_MAX_STATES
+    if not krylov and policy.ndim == 1 and ops.successors is not None:
+        rows = np.arange(mdp.n_states) * mdp.n_actions + policy
+        R_pi = mdp.R.reshape(-1)[rows]
+        V = evaluate_by_doubling(ops.successors, rows, R_pi, gamma)
+        if V is not None:
+            return V
     if krylov:
         V, ok = solve_krylov(ops.policy(policy), gamma, V0)
         if ok:

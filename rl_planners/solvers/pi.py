@@ -139,11 +139,12 @@ def policy_iteration(
 
     def improve() -> tuple[bool, float]:
         nonlocal V, policy
-        Q = ops.q(V, gamma)  # [S, A]
-        best = np.argmax(Q, axis=1)
-        residual = float(np.abs(Q[states, best] - V).max())
-        improves = Q[states, best] - Q[states, policy] > tie_tolerance(Q)
-        del Q  # not kept through the evaluation: an [S, A] array costs A value vectors
+        Q_by_action = ops.q(V, gamma).T  # [A, S]: on NumPy, C-ordered (contiguous max_a)
+        best = np.argmax(Q_by_action, axis=0)
+        best_value = np.maximum.reduce(Q_by_action, axis=0)  # Q(s, best(s))
+        residual = float(np.abs(best_value - V).max())
+        improves = best_value - Q_by_action[policy, states] > tie_tolerance(Q_by_action)
+        del Q_by_action, best_value  # not kept through the evaluation: A value vectors
         if not improves.any():
             return True, residual
         policy = np.where(improves, best, policy)
