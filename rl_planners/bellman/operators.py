@@ -106,15 +106,17 @@ class PolicyOperator:
             return expectation_backup(self.P_pi, self.R_pi, V, gamma, out=out)
         return policy_rows.rows_apply(self.rows, V, alpha=0.0, beta=1.0, g=gamma, out=out)
 
-    def sweep(self, V: np.ndarray, gamma: float, out: np.ndarray) -> SweepStats:
-        """``out = T_π V``; the statistics of ``d = out − V`` (one pass on the kernels)."""
+    def sweep(self, V: np.ndarray, gamma: float, out: np.ndarray) -> tuple[float, float]:
+        """``out = T_π V``; ``(max d, min d)`` for ``d = out − V`` (one pass on the kernels)."""
         self.work.policy_products += 1
         if self.rows is None:
             result = expectation_backup(self.P_pi, self.R_pi, V, gamma, out=out)
             if result is not out:  # SciPy's CSR product makes its own array
                 out[:] = result
-            return sweep_stats(V, out)
-        return policy_rows.rows_sweep(self.rows, V, gamma, out)
+            d = out - V
+            return float(d.max()), float(d.min())
+        stats = policy_rows.rows_sweep(self.rows, V, gamma, out)
+        return stats.high, stats.low
 
     def system_product(
         self, x: np.ndarray, gamma: float, out: np.ndarray | None = None

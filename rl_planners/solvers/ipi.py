@@ -63,7 +63,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rl_planners.bellman import greedy_policy, operators
-from rl_planners.bellman.operators import PolicyOperator, SweepStats, sweep_stats
+from rl_planners.bellman.operators import PolicyOperator, sweep_stats
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.termination import nonterminating_states
 from rl_planners.result import PlanningResult
@@ -222,7 +222,7 @@ def inexact_policy_iteration(
                 return evaluation.system_product(x, gamma, out)
 
             def measure(r: np.ndarray) -> float:  # the residual as the stopping rule measures d
-                return rule.measure(SweepStats(high=float(r.max()), low=float(r.min()), top=0.0))
+                return rule.measure_extremes(float(r.max()), float(r.min()))
 
             target = inner_ratio * rule.measure(stats)
             W = bicgstab(

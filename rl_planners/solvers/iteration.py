@@ -119,7 +119,10 @@ class StoppingRule:
     def measure(self, stats: SweepStats) -> float:
         """What the rule compares with its threshold: ``‖d‖∞``, or the span of ``d``
         (with the exit's 0 joining ``d`` where outcomes terminate)."""
-        high, low = stats.high, stats.low
+        return self.measure_extremes(stats.high, stats.low)
+
+    def measure_extremes(self, high: float, low: float) -> float:
+        """:meth:`measure` of a ``d`` with ``max d = high`` and ``min d = low``."""
         if self.stopping == "sup":
             return max(high, -low)
         if self.terminates:

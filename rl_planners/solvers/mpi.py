@@ -169,10 +169,10 @@ def modified_policy_iteration(
                 break
         return stop, residual
 
-    def evaluated_enough(improvement: SweepStats) -> Callable[[SweepStats], bool]:
+    def evaluated_enough(improvement: SweepStats) -> Callable[[tuple[float, float]], bool]:
         """Whether an evaluation sweep's change is below the forcing target (docstring)."""
         target = max(FORCING * rule.measure(improvement), rule.threshold)
-        return lambda inner: rule.measure(inner) <= target
+        return lambda inner: rule.measure_extremes(*inner) <= target
 
     residuals, status = iterate(
         "modified_policy_iteration", improve_and_evaluate, max_iterations, callback, interruptible
