@@ -7,10 +7,12 @@ For a policy ``π`` ``[S]`` these give ``α x + β R_π + g P_π x``: with
 
 - :func:`policy_apply` reads the policy's rows where they lie in the full model;
 - :func:`gather_policy_rows` copies them once into contiguous ``[S]`` rows
-  (terminating outcomes folded into zero weights), and :func:`rows_apply`
-  then streams only those, ``1/A`` of the model's bytes: the partial
-  evaluation sweeps of modified policy iteration and the Krylov products of
-  (inexact) policy iteration.
+  (terminating outcomes folded into zero weights, next states as int32 where
+  they fit), and :func:`rows_apply` then streams only those, ``1/A`` of the
+  model's bytes: the Krylov products of (inexact) policy iteration;
+  :func:`rows_sweep` is ``T_π V`` with the extremes of its change (modified
+  policy iteration's evaluation sweeps and their forcing term), and
+  :func:`rows_gauss_seidel` the same sweep in place (its Gauss–Seidel method).
 """
 
 from __future__ import annotations
