@@ -13,8 +13,7 @@ here the inner work adapts to the outer residual (Gargiani et al. 2024).
 On models where no outcome terminates, ``P_π 1 = 1`` makes the constant
 vector an eigenvector of ``I − γ P_π`` with the smallest eigenvalue,
 ``1 − γ``; BiCGSTAB is preconditioned with the exact inverse on it
-(``M⁻¹ y = y + γ/(1−γ) mean(y)``), which on a 10⁵-state Garnet cut the
-products from 143 to 55.
+(``M⁻¹ y = y + γ/(1−γ) mean(y)``).
 
 Safeguard (γ < 1). The inner solve's iterate ``W`` is lowered by its own
 residual, ``r = R_π − (I − γ P_π) W``:
