@@ -9,6 +9,7 @@ pins an iteration count.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import gymnasium as gym
@@ -309,15 +310,83 @@ def test_preconditioned_bicgstab_solves_the_policy_system():
     counts = {}
     for name, precondition in (("plain", None), ("preconditioned", constant_mode)):
         before = operator.work.policy_products
-        x = bicgstab(
+        x, r = bicgstab(
             system, R_pi, np.zeros(mdp.n_states), 1e-10, 500, None, precondition, workspace
         )
         counts[name] = operator.work.policy_products - before
-        assert np.abs(R_pi - system(x)).max() < 1e-9  # the true residual
+        true_residual = R_pi - system(x)
+        assert np.abs(true_residual).max() < 1e-9
+        # the recursive residual it returns is the true one, up to rounding
+        np.testing.assert_allclose(r, true_residual, rtol=0, atol=1e-12)
         np.testing.assert_allclose(x, exact, rtol=0, atol=1e-9 / (1 - gamma))
     # the constant mode, eigenvalue 1 − γ, is what slows the plain iteration
     assert counts["preconditioned"] < counts["plain"]
-    again = bicgstab(
+    again, _ = bicgstab(
         system, R_pi, np.zeros(mdp.n_states), 1e-10, 500, None, constant_mode, workspace
     )
     np.testing.assert_array_equal(again, x)  # a reused workspace changes nothing
+
+
+# ------------------------------------- the inner targets and the safeguard
+def _record_krylov_solve(monkeypatch, mdp, gamma, tol, backend):
+    """Solve, recording each backup's ``V_k`` and each BiCGSTAB target."""
+    import rl_planners.solvers.ipi as ipi_module
+    from rl_planners.bellman.operators import Operators
+
+    iterates, targets = [], []
+    backup, solve = Operators.backup, ipi_module.bicgstab
+
+    def recording_backup(self, V, *args, **kwargs):
+        iterates.append(V.copy())
+        return backup(self, V, *args, **kwargs)
+
+    def recording_solve(apply, b, x, target, *args):
+        targets.append(target)
+        return solve(apply, b, x, target, *args)
+
+    monkeypatch.setattr(Operators, "backup", recording_backup)
+    monkeypatch.setattr(ipi_module, "bicgstab", recording_solve)
+    result = inexact_policy_iteration(mdp, gamma, tol=tol, backend=backend)
+    return result, iterates, targets
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_inner_targets_follow_the_forcing_term(monkeypatch, backend):
+    # target_k = max(min(η, m_k/m_0) m_k, θ/2), m_k the span of d_k = T V_k − V_k
+    # (nothing terminates here) and θ = tol (1−γ)/γ the span rule's threshold;
+    # d_k is recomputed from the recorded V_k with the dense reference.
+    mdp = _never_terminating(13)
+    gamma, tol, eta = 0.99, 1e-6, 0.1
+    T, R = dense_model(mdp.to_transitions())
+    result, iterates, targets = _record_krylov_solve(monkeypatch, mdp, gamma, tol, backend)
+    assert result.converged and len(targets) >= 3
+    spans = []
+    for V in iterates:
+        d = (R + gamma * T @ V).max(axis=1) - V
+        spans.append(float(d.max() - d.min()))
+    threshold = tol * (1 - gamma) / gamma
+    for k, target in enumerate(targets):
+        expected = max(min(eta, spans[k] / spans[0]) * spans[k], threshold / 2)
+        assert target == pytest.approx(expected, rel=1e-9, abs=1e-15)
+    assert min(targets) >= threshold / 2
+    # the forcing term falls below η once the residual has fallen 10-fold
+    ratios = [t / m for t, m in zip(targets, spans, strict=False)]
+    assert ratios[0] == pytest.approx(eta) and min(ratios) < eta
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_krylov_iterates_rise_monotonically_below_v_star(monkeypatch, backend):
+    # Module docstring: from V_1 on every iterate is a subsolution, so
+    # V_1 ≤ V_2 ≤ … ≤ V*, up to rounding; V_0 = 0 is not one here (rewards
+    # of both signs), so the first step is not checked.
+    mdp = garnet_like(7, n_states=700)
+    gamma = 0.95
+    T, R = dense_model(mdp.to_transitions())
+    V_star = dense_optimal_values(T, R, gamma)
+    result, iterates, _ = _record_krylov_solve(monkeypatch, mdp, gamma, 1e-8, backend)
+    assert result.converged and len(iterates) >= 3
+    rounding = slack(V_star)
+    for before, after in itertools.pairwise(iterates[1:]):
+        assert np.all(after >= before - rounding)
+    for V in iterates[1:]:
+        assert np.all(V <= V_star + rounding)

@@ -4,9 +4,11 @@ From ``V_k``: one backup ``T V_k`` (its change ``d_k = T V_k − V_k`` feeds
 value iteration's stopping rule), the greedy policy ``π_k``, then an
 approximate solve of ``(I − γ P_{π_k}) V = R_{π_k}`` by BiCGSTAB, warm-started
 from ``T V_k = T_{π_k} V_k`` and stopped once its residual is a fraction of
-the outer one, ``‖r‖ ≤ η ‖d_k‖``, both measured as the stopping rule
+the outer one, ``‖r‖ ≤ η_k ‖d_k‖``, both measured as the stopping rule
 measures ``d`` (the sup norm, or the span: a constant in ``r`` is taken out
-exactly by the safeguard below when ``P_π 1 = 1``). Value iteration (no
+exactly by the safeguard below when ``P_π 1 = 1``). The fraction
+``η_k = min(η, ‖d_k‖/‖d_0‖)`` shrinks with the residual, an inexact Newton
+forcing term (:func:`_inner_target`). Value iteration (no
 inner step), policy iteration (exact inner solves) and optimistic policy
 iteration (a fixed number of inner sweeps) are the limits of this scheme;
 here the inner work adapts to the outer residual (Gargiani et al. 2024).
@@ -15,16 +17,22 @@ vector an eigenvector of ``I − γ P_π`` with the smallest eigenvalue,
 ``1 − γ``; BiCGSTAB is preconditioned with the exact inverse on it
 (``M⁻¹ y = y + γ/(1−γ) mean(y)``).
 
-Safeguard (γ < 1). The inner solve's iterate ``W`` is lowered by its own
-residual, ``r = R_π − (I − γ P_π) W``:
-``W⁻ = W + min(0, min r)/(1−γ)``. Then ``T_π W⁻ − W⁻ ≥ r − min(0, min r) ≥ 0``
-(``P_π`` is substochastic), so ``W⁻ ≤ T W⁻``: ``W⁻`` is a *subsolution*, and
-every subsolution lies below ``V*``. From the second improvement on the next
-iterate is ``V_{k+1} = max(W⁻, T V_k)``, the maximum of two subsolutions and
-so a subsolution itself. Hence ``T^k V_1 ≤ V_{k+1} ≤ V*``: however inexact the
-inner solves, the iterates increase monotonically and converge at least as
-fast as value iteration's, and in practice like policy iteration's (a few
-improvements, each a few dozen products with the policy's ``S`` rows).
+Safeguard (γ < 1). The inner solve's iterate ``W`` is lowered by its
+residual ``r = R_π − (I − γ P_π) W``: ``W⁻ = W + min(0, min r)/(1−γ)``. Then
+``T_π W⁻ − W⁻ ≥ r − min(0, min r) ≥ 0`` (``P_π`` is substochastic), so
+``W⁻ ≤ T W⁻``: ``W⁻`` is a *subsolution*, and every subsolution lies below
+``V*``. The next iterate is ``V_{k+1} = max(W⁻, T V_k)`` whenever ``V_k`` is
+a subsolution (then so is ``T V_k``), which the backup shows: ``min d_k ≥ 0``.
+The maximum of two subsolutions is one. Hence, in exact arithmetic,
+``T^k V_1 ≤ V_{k+1} ≤ V*``: however inexact the inner solves, the iterates
+increase monotonically and converge at least as fast as value iteration's,
+and in practice like policy iteration's (a few improvements, each a few
+dozen products with the policy's ``S`` rows). ``r`` is BiCGSTAB's recursive
+residual, which equals the true one up to rounding: one product per
+improvement fewer than recomputing it. Should rounding leave ``W⁻`` a hair
+above a subsolution, the next backup's ``min d ≥ 0`` test fails and that
+step takes ``W⁻`` alone; the stopping rule's guarantee below holds for any
+iterate.
 
 The stopping rule and its guarantee are value iteration's
 (:mod:`~rl_planners.solvers.iteration`), applied to ``d_k``: for γ < 1 the
@@ -49,8 +57,12 @@ References
 Gargiani, M. et al. (2024). madupite: a high-performance distributed solver
 for large-scale Markov decision processes (inexact policy iteration).
 arXiv:2404.06136.
+Dembo, R. S., Eisenstat, S. C. & Steihaug, T. (1982). Inexact Newton methods.
+*SIAM J. Numer. Anal.* 19(2), 400–408.
 Puterman, M. L. (1994). *Markov Decision Processes*, §6.5 (modified policy
 iteration; subsolutions and monotone convergence, Thm 6.5.5).
+Puterman, M. L. & Brumelle, S. L. (1979). On the convergence of policy
+iteration in stationary dynamic programming. *Math. Oper. Res.* 4(1), 60–69.
 van der Vorst, H. A. (1992). Bi-CGSTAB. *SIAM J. Sci. Stat. Comput.* 13(2).
 """
 
@@ -62,7 +74,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rl_planners.bellman import greedy_policy, operators
-from rl_planners.bellman.operators import PolicyOperator, sweep_stats
+from rl_planners.bellman.operators import PolicyOperator, SweepStats, sweep_stats
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.termination import nonterminating_states
 from rl_planners.result import PlanningResult
@@ -105,7 +117,8 @@ def inexact_policy_iteration(
     Repeat: ``d_k = T V_k − V_k``; stop by value iteration's rule on ``d_k``;
     else ``π_k(s) = argmax_a Q^{V_k}(s,a)`` and ``V_{k+1}`` from BiCGSTAB on
     ``(I − γ P_{π_k}) V = R_{π_k}`` from ``T V_k``, run until
-    ``‖R_{π_k} − (I − γ P_{π_k}) V‖ ≤ η ‖d_k‖`` (the stopping rule's measure)
+    ``‖R_{π_k} − (I − γ P_{π_k}) V‖ ≤ η_k ‖d_k‖`` (the stopping rule's measure,
+    ``η_k = min(η, ‖d_k‖/‖d_0‖)``, never below half the rule's threshold)
     or ``max_inner`` iterations, then made a subsolution (module docstring).
 
     Parameters
@@ -127,7 +140,8 @@ def inexact_policy_iteration(
         As in :func:`value_iteration`.
     inner_ratio : float
         ``η`` in ``(0, 1]``: the inner residual target as a fraction of the
-        outer residual. Smaller: fewer improvements, more products each.
+        outer residual at most (the fraction falls with the residual).
+        Smaller: fewer improvements, more products each.
     max_inner : int
         BiCGSTAB iterations per improvement at most (two products each).
     callback : callable, optional
@@ -182,14 +196,14 @@ def inexact_policy_iteration(
     ops = operators(mdp, backend)
     constant_mode = None if rule.terminates else _constant_mode_inverse(gamma)
     workspace = KrylovWorkspace(mdp.n_states, preconditioned=constant_mode is not None)
-    subsolution = False  # V ≤ T V is known (then T V is a subsolution too)
-
     actions = np.zeros(mdp.n_states, dtype=np.int64)  # π_k, written by the backup
     spare = np.empty_like(V)
     operator: PolicyOperator | None = None
 
+    first_measure: list[float] = []  # the rule's measure of d_0, once known
+
     def improve_and_evaluate() -> tuple[bool, float]:
-        nonlocal V, spare, subsolution, operator
+        nonlocal V, spare, operator
         if gamma < 1.0:
             stats = ops.backup(V, gamma, spare, policy=actions)  # T V and its greedy policy
             V_next, spare = spare, None
@@ -204,6 +218,8 @@ def inexact_policy_iteration(
         if stop:
             V = V_reported
             return True, residual
+        if not first_measure:
+            first_measure.append(rule.measure(stats))
         if policy is None:  # γ = 1 and no greedy policy terminates: a value-iteration step
             V, spare = V_next, V
             return False, residual
@@ -223,19 +239,19 @@ def inexact_policy_iteration(
             def measure(r: np.ndarray) -> float:  # the residual as the stopping rule measures d
                 return rule.measure_extremes(float(r.max()), float(r.min()))
 
-            target = inner_ratio * rule.measure(stats)
-            W = bicgstab(
+            target = _inner_target(rule, stats, first_measure, inner_ratio)
+            W, r = bicgstab(
                 system, operator.R_pi, V_next, target, max_inner, measure, constant_mode, workspace
             )
-            r = operator.R_pi - system(W)  # [S] the true residual
-            W = W + min(0.0, float(r.min())) / (1.0 - gamma)  # a subsolution below V^π
+            if W is V_next:  # its residual met the target at once: BiCGSTAB hands it back
+                W = V_next.copy()
+            W += min(0.0, float(r.min())) / (1.0 - gamma)  # the safeguard (module docstring)
         if not np.all(np.isfinite(W)):
             V, spare = V_next, V  # the linear solve broke down: a value-iteration step
             return False, residual
-        if subsolution:
+        if stats.low >= 0.0:  # V_k ≤ T V_k, so T V_k is a subsolution too
             np.maximum(W, V_next, out=W)
         V, spare = W, V
-        subsolution = True
         return False, residual
 
     residuals, status = iterate(
@@ -250,6 +266,25 @@ def inexact_policy_iteration(
         start=start,
         tie_atol=tol if gamma == 1.0 else None,
     )
+
+
+def _inner_target(
+    rule: StoppingRule, stats: SweepStats, first_measure: list[float], inner_ratio: float
+) -> float:
+    r"""The inner solve's residual target: ``max(η_k m_k, θ/2)``, ``η_k = min(η, m_k/m_0)``.
+
+    ``m_k`` is the stopping rule's measure of ``d_k`` and ``θ`` its threshold.
+    Policy iteration is Newton's method on the Bellman equation (Puterman &
+    Brumelle 1979); a forcing term ``η_k`` that shrinks with the residual makes
+    the inexact Newton steps converge superlinearly (Dembo, Eisenstat &
+    Steihaug 1982), where a fixed ``η`` gains about one factor ``η`` per
+    improvement (Garnet 10^6: 8 improvements against 12). No solve aims below
+    ``θ/2``: the next ``d`` is about the solve's residual, so that is enough
+    for the rule to stop.
+    """
+    measure = rule.measure(stats)
+    forcing = min(inner_ratio, measure / first_measure[0])
+    return max(forcing * measure, rule.threshold / 2.0)
 
 
 def _policy_to_evaluate(mdp: TabularMDP, Q: np.ndarray, gamma: float) -> np.ndarray | None:

@@ -98,12 +98,15 @@ def bicgstab(
     measure: Callable[[np.ndarray], float] | None = None,
     precondition: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     workspace: KrylovWorkspace | None = None,
-) -> np.ndarray:
-    """BiCGSTAB (van der Vorst 1992) for ``A x = b`` from ``x``.
+) -> tuple[np.ndarray, np.ndarray]:
+    """BiCGSTAB (van der Vorst 1992) for ``A x = b`` from ``x``: the iterate and its residual.
 
     Stops when ``measure`` of the recursive residual (default its sup-norm)
-    is at most ``target``, on breakdown, or after ``max_iterations``; the
-    caller verifies the true residual. ``apply(y, out)`` writes ``A y`` into
+    is at most ``target``, on breakdown, or after ``max_iterations``. Returns
+    ``(x, r)``: ``r`` is the recursive residual, equal to ``b − A x`` in
+    exact arithmetic and up to rounding in float64 (it lives in the
+    workspace: read it before the next call). A caller that needs the true
+    residual computes it. ``apply(y, out)`` writes ``A y`` into
     ``out`` and returns it (the loop reuses two buffers: no new memory per
     product). ``precondition(y, out)``, ``M⁻¹ y`` likewise, preconditions on
     the right: the iteration runs on ``A M⁻¹`` and its residuals are
@@ -129,7 +132,7 @@ def bicgstab(
     p_hat, s_hat = workspace.vectors[6:] if precondition is not None else (p, None)
     r = np.subtract(b, apply(x, t), out=r)
     if measure(r) <= target:
-        return x
+        return x, r
     r_hat[:] = r
     rho = alpha = omega = 1.0
     v.fill(0.0)
@@ -157,7 +160,7 @@ def bicgstab(
         s = np.subtract(r, np.multiply(alpha, v, out=scaled), out=r)  # s = r − α v
         if measure(s) <= target:
             x += np.multiply(alpha, p_hat, out=scaled)
-            return x
+            return x, s
         if precondition is None:
             t = apply(s, t)
         else:
@@ -170,7 +173,7 @@ def bicgstab(
         rho = rho_next
         if not np.isfinite(omega) or measure(r) <= target:
             break
-    return x
+    return x, r
 
 
 def solve_krylov(
@@ -198,7 +201,7 @@ def solve_krylov(
         limit = relative * max(1.0, float(np.abs(V).max()))
         if float(np.abs(R_pi - apply(V)).max()) <= limit:
             return V, True
-        V = bicgstab(apply, R_pi, V, limit / 4.0, KRYLOV_MAX_ITERATIONS)
+        V, _ = bicgstab(apply, R_pi, V, limit / 4.0, KRYLOV_MAX_ITERATIONS)
         if not np.all(np.isfinite(V)):
             return V, False
     return V, False
