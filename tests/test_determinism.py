@@ -183,3 +183,42 @@ def test_bicgstab_updating_in_place_gives_the_textbook_floats_and_keeps_its_inpu
         want = textbook_bicgstab(apply, operator.R_pi, x0, target, iterations)
         assert got.tobytes() == want.tobytes(), f"{iterations} iterations"
         assert x0.tobytes() == kept.tobytes()  # the caller's start is left as given
+
+
+@pytest.mark.parametrize("target", [1e-3, 1e-13])
+def test_compiled_bicgstab_steps_match_the_textbook_and_ignore_the_thread_count(models, target):
+    # The compiled vector steps sum in another order than NumPy: the same
+    # iterates up to rounding, and the same floats on one thread as on all.
+    import numba
+
+    from rl_planners.solvers.linear import KrylovWorkspace
+
+    mdp = models["compiled"]
+    operator = operators(mdp, "compiled").policy(np.zeros(mdp.n_states, dtype=np.int64))
+
+    def apply(x):
+        return operator.system_product(x, GAMMA)
+
+    def apply_into(x, out):
+        return operator.system_product(x, GAMMA, out)
+
+    x0 = np.random.default_rng(1).normal(size=mdp.n_states)
+    threads = numba.get_num_threads()
+    for iterations in (1, 2, 5, 200):
+        want = textbook_bicgstab(apply, operator.R_pi, x0, target, iterations)
+        got = {}
+        for n_threads in {1, threads}:
+            numba.set_num_threads(n_threads)
+            try:
+                workspace = KrylovWorkspace(mdp.n_states, compiled=True)
+                x, r = bicgstab(
+                    apply_into, operator.R_pi, x0, target, iterations, None, None, workspace
+                )
+            finally:
+                numba.set_num_threads(threads)
+            got[n_threads] = x
+            scale = float(np.abs(want).max())
+            np.testing.assert_allclose(x, want, rtol=0, atol=1e-9 * scale)
+            # its residual is the recursive one: the true residual up to rounding
+            np.testing.assert_allclose(r, operator.R_pi - apply(x), rtol=0, atol=1e-10 * scale)
+        assert got[1].tobytes() == got[threads].tobytes(), f"{iterations} iterations"

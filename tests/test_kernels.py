@@ -229,12 +229,16 @@ def test_krylov_is_warm_started_and_falls_back(monkeypatch):
     monkeypatch.setattr(linear, "bicgstab", lambda *args: calls.append(1))
     V, ok = linear.solve_krylov(operators(mdp).policy(policy), 0.9, V0=exact)
     assert calls == [] and ok
+
     # a solver that fails sends a small model to the LU factorisation ...
-    monkeypatch.setattr(linear, "bicgstab", lambda apply, b, x, *rest: np.full_like(b, np.nan))
+    def failing(apply, b, x, *rest):  # (iterate, recursive residual), as bicgstab returns
+        return np.full_like(b, np.nan), np.full_like(b, np.nan)
+
+    monkeypatch.setattr(linear, "bicgstab", failing)
     assert not linear.solve_krylov(operators(mdp).policy(policy), 0.9)[1]
     np.testing.assert_allclose(policy_evaluation(mdp, policy, 0.9, method="krylov"), exact)
     # ... and leaves a large one (where LU would fill in) with a warning
-    monkeypatch.setattr(linear, "bicgstab", lambda apply, b, x, *rest: x + 1e-6)
+    monkeypatch.setattr(linear, "bicgstab", lambda apply, b, x, *rest: (x + 1e-6, b))
     monkeypatch.setattr(linear, "DIRECT_SOLVE_MAX_STATES", 1)
     with pytest.warns(UserWarning, match="BiCGSTAB did not bring the residual"):
         V = policy_evaluation(mdp, policy, 0.9, method="krylov")

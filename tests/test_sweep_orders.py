@@ -219,14 +219,20 @@ def test_rows_regathered_into_old_memory_equal_fresh_ones():
     mdp = TabularMDP.from_outcomes(*_fixed_width_arrays(8))
     ops = operators(mdp, "compiled")
     rng = np.random.default_rng(8)
-    first = ops.policy(rng.integers(0, mdp.n_actions, mdp.n_states))
-    memory = first.rows.next_state
     policy = rng.integers(0, mdp.n_actions, mdp.n_states)
-    reused = ops.policy(policy, previous=first)
-    fresh = operators(mdp, "compiled").policy(policy)
-    assert reused.rows.next_state is memory  # no new memory for a fixed row width
-    for name in ("row_offsets", "next_state", "prob", "R"):
-        np.testing.assert_array_equal(getattr(reused.rows, name), getattr(fresh.rows, name))
+    reused = ops.policy(policy)
+    memory = reused.rows.next_state
+    # a new policy everywhere, then ones that change a few states (only their
+    # rows are copied again), in a chain: no row may keep an older policy's
+    for changed in (mdp.n_states, 3, 1, 3):
+        policy = policy.copy()
+        states = rng.choice(mdp.n_states, size=changed, replace=False)
+        policy[states] = (policy[states] + rng.integers(1, mdp.n_actions, changed)) % mdp.n_actions
+        reused = ops.policy(policy, previous=reused)
+        fresh = operators(mdp, "compiled").policy(policy)
+        assert reused.rows.next_state is memory  # no new memory for a fixed row width
+        for name in ("row_offsets", "next_state", "prob", "R"):
+            np.testing.assert_array_equal(getattr(reused.rows, name), getattr(fresh.rows, name))
     assert ops.policy(policy.copy(), previous=reused) is reused  # same policy, same rows
 
 

@@ -2,9 +2,11 @@
 
 Each loop here is the body of one kernel of :mod:`rl_planners.bellman.kernels`
 (the fused Jacobi and Gauss–Seidel sweeps, ``Q``, the greedy policy, the
-continuation extremes) or of :mod:`rl_planners.bellman.policy_rows` (products
-with a deterministic policy's rows). :func:`compile_loops` compiles them for one
-row width; the wrappers in those two modules give them their arrays.
+continuation extremes), of :mod:`rl_planners.bellman.policy_rows` (products
+with a deterministic policy's rows) or of
+:mod:`rl_planners.solvers.krylov_steps` (BiCGSTAB's vector steps, one pass
+each). :func:`compile_loops` compiles them for one row width; the wrappers in
+those modules give them their arrays.
 
 The per-row sum ``Σ_k p_k [¬term_k] x(s'_k)`` (``_row_future``) and the
 per-state backup ``max_a [R(s,a) + γ Σ_k p_k [¬term_k] V(s'_k)]``
@@ -200,13 +202,15 @@ def _gather_kernel(
     has_term,
     R,
     policy,
+    states,
     n_actions,
     offsets_out,
     next_state_out,
     weight_out,
     R_out,
 ):
-    for s in prange(policy.shape[0]):
+    for i in prange(states.shape[0]):
+        s = states[i]
         row = s * n_actions + policy[s]
         first, count = _row_span(offsets, row)
         target = offsets_out[s]
@@ -300,6 +304,68 @@ def _continuation_kernel(offsets, prob, terminated, has_term, n_actions, lowest,
         lowest[chunk] = low
 
 
+# BiCGSTAB's vector steps (rl_planners.solvers.krylov_steps), each one pass over
+# its vectors in place of several NumPy calls. Sums are taken per chunk, the
+# chunks fixed by the length alone (not the thread count), and added in order:
+# the same floats on any number of threads. Each update is the textbook
+# expression's operations in its order (no fastmath: no contraction to FMA).
+def _chunk_span(n, n_chunks, chunk):
+    return chunk * n // n_chunks, (chunk + 1) * n // n_chunks
+
+
+def _direction_loop(p, r, v, beta, omega):
+    # p = r + β (p − ω v)
+    for i in prange(p.shape[0]):
+        p[i] = r[i] + beta * (p[i] - omega * v[i])
+
+
+def _half_step_loop(r, v, alpha, partial):
+    # s = r − α v, in r's memory; per chunk: max s, min s
+    n, n_chunks = r.shape[0], partial.shape[0]
+    for chunk in prange(n_chunks):
+        first, last = _chunk_span(n, n_chunks, chunk)
+        high, low = -np.inf, np.inf
+        for i in range(first, last):
+            value = r[i] - alpha * v[i]
+            r[i] = value
+            high = max(high, value)
+            low = min(low, value)
+        partial[chunk, 0] = high
+        partial[chunk, 1] = low
+
+
+def _dots_loop(x, y, z, partial):
+    # per chunk: x·y and x·z
+    n, n_chunks = x.shape[0], partial.shape[0]
+    for chunk in prange(n_chunks):
+        first, last = _chunk_span(n, n_chunks, chunk)
+        xy = xz = 0.0
+        for i in range(first, last):
+            xy += x[i] * y[i]
+            xz += x[i] * z[i]
+        partial[chunk, 0] = xy
+        partial[chunk, 1] = xz
+
+
+def _update_loop(x, alpha, p_hat, omega, s_hat, s, t, r_hat, partial):
+    # x += α p̂, x += ω ŝ; r = s − ω t in s's memory; per chunk: max r, min r, r̂·r
+    n, n_chunks = x.shape[0], partial.shape[0]
+    for chunk in prange(n_chunks):
+        first, last = _chunk_span(n, n_chunks, chunk)
+        high, low, dot = -np.inf, np.inf, 0.0
+        for i in range(first, last):
+            x[i] = x[i] + alpha * p_hat[i]
+            x[i] = x[i] + omega * s_hat[i]
+            value = s[i] - omega * t[i]
+            s[i] = value
+            high = max(high, value)
+            low = min(low, value)
+            dot += r_hat[i] * value
+        partial[chunk, 0] = high
+        partial[chunk, 1] = low
+        partial[chunk, 2] = dot
+
+
 @functools.cache
 def compile_loops(row_width: int) -> Any:
     """Import numba and compile the kernels for ``row_width`` (0: any), or load them.
@@ -336,7 +402,7 @@ def compile_loops(row_width: int) -> Any:
     # The helpers first, inlined at numba's level rather than called once per
     # row or state with all their array arguments: the kernels' copies look
     # them up in `scope` when compiled.
-    for helper in (_row_span, _row_future, _state_backup, _state_backup_argmax):
+    for helper in (_row_span, _row_future, _state_backup, _state_backup_argmax, _chunk_span):
         scope[helper.__name__] = jit(helper, inline="always")
 
     return types.SimpleNamespace(
@@ -352,5 +418,9 @@ def compile_loops(row_width: int) -> Any:
         q_scale=jit(_q_scale_kernel, parallel=True),
         greedy=jit(_greedy_kernel, parallel=True),
         continuation=jit(_continuation_kernel, parallel=True),
+        direction=jit(_direction_loop, parallel=True),
+        half_step=jit(_half_step_loop, parallel=True),
+        dots=jit(_dots_loop, parallel=True),
+        update=jit(_update_loop, parallel=True),
         n_threads=numba.get_num_threads(),
     )

@@ -245,7 +245,8 @@ class Operators:
         ``[S, S]`` array (:class:`DenseRows`, at most :data:`DENSE_MAX_ENTRIES`
         ``S·A·S``). ``previous``, an operator of this solve that is no longer
         used, is returned as it is for the same deterministic policy on the
-        compiled backend, else lends its rows' memory
+        compiled backend, else lends its rows' memory, where only the rows of
+        the states whose action changed are copied again
         (:func:`~rl_planners.bellman.policy_rows.gather_policy_rows`' ``into``).
         """
         if self.compiled is not None and policy.ndim == 1:
@@ -255,7 +256,9 @@ class Operators:
             elif previous.actions is not None and np.array_equal(previous.actions, actions):
                 return previous  # the same policy: its rows as they are
             else:
-                rows = policy_rows.gather_policy_rows(self.compiled, actions, into=previous.rows)
+                rows = policy_rows.gather_policy_rows(
+                    self.compiled, actions, into=previous.rows, into_policy=previous.actions
+                )
             return PolicyOperator(rows.R, None, rows, self.work, actions)
         if policy.ndim == 1 and self.successors is not None:
             R_pi = self.mdp.R_by_action[policy, np.arange(self.mdp.n_states)]

@@ -63,7 +63,10 @@ def policy_apply(
 
 
 def gather_policy_rows(
-    model: SweepModel, policy: np.ndarray, into: SweepModel | None = None
+    model: SweepModel,
+    policy: np.ndarray,
+    into: SweepModel | None = None,
+    into_policy: np.ndarray | None = None,
 ) -> SweepModel:
     """The rows ``s*A + π(s)`` of a deterministic policy, gathered into an ``[S]``-row model.
 
@@ -76,10 +79,15 @@ def gather_policy_rows(
     ``into``, rows gathered earlier from the same model for another policy
     and no longer used, is overwritten and returned when every row of the
     model has the same width (its arrays then fit any policy): no new memory.
+    ``into_policy``, the policy ``into`` holds, limits the copying to the
+    states whose action changed (late in a solve, a few).
     """
     n_states = model.n_states
+    states = np.arange(n_states, dtype=np.int64)  # the states whose rows are copied
     if into is not None and model.row_width:
         offsets, next_state, weight, R_pi = into.row_offsets, into.next_state, into.prob, into.R
+        if into_policy is not None:
+            states = np.flatnonzero(into_policy != policy)
     else:
         if model.row_width:
             width = model.row_width
@@ -97,6 +105,7 @@ def gather_policy_rows(
         compile_loops(model.row_width).gather_rows(
             *model.outcome_arrays,
             np.ascontiguousarray(policy, dtype=np.int64),
+            states,
             model.n_actions,
             offsets,
             next_state,

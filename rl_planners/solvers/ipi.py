@@ -22,17 +22,15 @@ residual ``r = R_π − (I − γ P_π) W``: ``W⁻ = W + min(0, min r)/(1−γ)
 ``T_π W⁻ − W⁻ ≥ r − min(0, min r) ≥ 0`` (``P_π`` is substochastic), so
 ``W⁻ ≤ T W⁻``: ``W⁻`` is a *subsolution*, and every subsolution lies below
 ``V*``. The next iterate is ``V_{k+1} = max(W⁻, T V_k)`` whenever ``V_k`` is
-a subsolution (then so is ``T V_k``), which the backup shows: ``min d_k ≥ 0``.
-The maximum of two subsolutions is one. Hence, in exact arithmetic,
+a subsolution (then so is ``T V_k``): from the second improvement on, and at
+the first if ``min d_0 ≥ 0``. The maximum of two subsolutions is one. Hence
 ``T^k V_1 ≤ V_{k+1} ≤ V*``: however inexact the inner solves, the iterates
 increase monotonically and converge at least as fast as value iteration's,
 and in practice like policy iteration's (a few improvements, each a few
 dozen products with the policy's ``S`` rows). ``r`` is BiCGSTAB's recursive
-residual, which equals the true one up to rounding: one product per
-improvement fewer than recomputing it. Should rounding leave ``W⁻`` a hair
-above a subsolution, the next backup's ``min d ≥ 0`` test fails and that
-step takes ``W⁻`` alone; the stopping rule's guarantee below holds for any
-iterate.
+residual, which equals the true one up to rounding (one product per
+improvement fewer than recomputing it), so these inequalities hold up to
+rounding too; the stopping rule's guarantee below holds for any iterate.
 
 The stopping rule and its guarantee are value iteration's
 (:mod:`~rl_planners.solvers.iteration`), applied to ``d_k``: for γ < 1 the
@@ -195,15 +193,18 @@ def inexact_policy_iteration(
         )
     ops = operators(mdp, backend)
     constant_mode = None if rule.terminates else _constant_mode_inverse(gamma)
-    workspace = KrylovWorkspace(mdp.n_states, preconditioned=constant_mode is not None)
+    workspace = KrylovWorkspace(
+        mdp.n_states, preconditioned=constant_mode is not None, compiled=ops.backend == "compiled"
+    )
     actions = np.zeros(mdp.n_states, dtype=np.int64)  # π_k, written by the backup
     spare = np.empty_like(V)
     operator: PolicyOperator | None = None
 
     first_measure: list[float] = []  # the rule's measure of d_0, once known
+    subsolution = False  # V_k ≤ T V_k is known (then T V_k is a subsolution too)
 
     def improve_and_evaluate() -> tuple[bool, float]:
-        nonlocal V, spare, operator
+        nonlocal V, spare, operator, subsolution
         if gamma < 1.0:
             stats = ops.backup(V, gamma, spare, policy=actions)  # T V and its greedy policy
             V_next, spare = spare, None
@@ -236,12 +237,16 @@ def inexact_policy_iteration(
             def system(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
                 return evaluation.system_product(x, gamma, out)
 
-            def measure(r: np.ndarray) -> float:  # the residual as the stopping rule measures d
-                return rule.measure_extremes(float(r.max()), float(r.min()))
-
             target = _inner_target(rule, stats, first_measure, inner_ratio)
             W, r = bicgstab(
-                system, operator.R_pi, V_next, target, max_inner, measure, constant_mode, workspace
+                system,
+                operator.R_pi,
+                V_next,
+                target,
+                max_inner,
+                rule.measure_extremes,  # the residual as the stopping rule measures d
+                constant_mode,
+                workspace,
             )
             if W is V_next:  # its residual met the target at once: BiCGSTAB hands it back
                 W = V_next.copy()
@@ -249,9 +254,10 @@ def inexact_policy_iteration(
         if not np.all(np.isfinite(W)):
             V, spare = V_next, V  # the linear solve broke down: a value-iteration step
             return False, residual
-        if stats.low >= 0.0:  # V_k ≤ T V_k, so T V_k is a subsolution too
+        if subsolution or stats.low >= 0.0:  # V_k ≤ T V_k, so T V_k is a subsolution too
             np.maximum(W, V_next, out=W)
         V, spare = W, V
+        subsolution = True  # W⁻ is one, and so is the maximum of two
         return False, residual
 
     residuals, status = iterate(
