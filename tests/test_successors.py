@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rl_planners import TabularMDP, policy_evaluation, policy_iteration
-from rl_planners.bellman import expectation_backup, operators, policy_model
+from rl_planners.bellman import expectation_backup, operators, policy_model, q_by_action
 from rl_planners.bellman.dense_rows import DenseRows
 from rl_planners.bellman.operators import DENSE_MAX_ENTRIES, sweep_stats
 from rl_planners.bellman.successors import SuccessorMatrix, evaluate_by_doubling, successor_table
@@ -178,6 +178,22 @@ def test_successor_rows_give_the_csr_products_bit_for_bit(data, model, gamma):
     T, R = dense_model(P)
     states = np.arange(n_states)
     np.testing.assert_allclose(out, R[states, policy] + gamma * T[states, policy] @ x, atol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=st.data(), model=single_successor_models(), gamma=st.sampled_from([0.5, 0.99, 1.0]))
+def test_q_by_a_gather_gives_the_csr_floats(data, model, gamma):
+    """Q of every pair on a single-successor model: the gather and SciPy agree bit for bit."""
+    P, n_states, _ = model
+    mdp = TabularMDP.from_transitions(P)
+    x = np.array(data.draw(st.lists(REWARDS, min_size=n_states, max_size=n_states)), dtype=float)
+    ops = operators(mdp, "numpy")
+    assert isinstance(ops.single_successors, SuccessorMatrix)
+    by_gather = ops.q(x, gamma)
+    by_csr = q_by_action(mdp, x, gamma).T
+    assert by_gather.tobytes() == np.ascontiguousarray(by_csr).tobytes()
+    T, R = dense_model(P)
+    np.testing.assert_allclose(by_gather, R + gamma * T @ x, atol=1e-12)
 
 
 def test_policy_rows_forms_on_the_toy_models():

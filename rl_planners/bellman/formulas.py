@@ -72,15 +72,22 @@ def q_from_v(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
     return q_by_action(mdp, check_values(mdp, V), check_gamma(gamma)).T
 
 
-def q_by_action(mdp: TabularMDP, V: np.ndarray, gamma: float) -> np.ndarray:
+def q_by_action(
+    mdp: TabularMDP, V: np.ndarray, gamma: float, continuation: Any = None
+) -> np.ndarray:
     """``Q`` transposed, ``[A, S]`` C-ordered, without argument checks.
 
     ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``, from the action-major
     copy of the continuation matrix, so that ``max_a`` and ``argmax_a`` run
     along contiguous memory (a reduction over the short last axis of an
-    ``[S, A]`` array is several times slower).
+    ``[S, A]`` array is several times slower). ``continuation``, if given,
+    stands for :attr:`TabularMDP.continuation_by_action` in the product (an
+    operator with ``@`` that gives the same floats, such as a
+    :class:`~rl_planners.bellman.successors.SuccessorMatrix` of every pair).
     """
-    Q_by_action = (mdp.continuation_by_action @ V).reshape(mdp.n_actions, mdp.n_states)
+    if continuation is None:
+        continuation = mdp.continuation_by_action
+    Q_by_action = (continuation @ V).reshape(mdp.n_actions, mdp.n_states)
     Q_by_action *= gamma
     Q_by_action += mdp.R_by_action
     return Q_by_action

@@ -161,7 +161,7 @@ class Operators:
         """``[S, A]`` ``Q(s,a) = R(s,a) + γ Σ_s' P_cont(s'|s,a) V(s')``."""
         self.work.backups += 1
         if self.compiled is None:
-            return q_by_action(self.mdp, V, gamma).T
+            return q_by_action(self.mdp, V, gamma, self.single_successors).T
         return kernels.q_values(self.compiled, V, gamma)
 
     def backup(
@@ -174,7 +174,7 @@ class Operators:
         """
         self.work.backups += 1
         if self.compiled is None:
-            Q = q_by_action(self.mdp, V, gamma)  # [A, S]
+            Q = q_by_action(self.mdp, V, gamma, self.single_successors)  # [A, S]
             np.maximum.reduce(Q, axis=0, out=out)
             if policy is not None:
                 np.argmax(Q, axis=0, out=policy)
@@ -261,10 +261,10 @@ class Operators:
                 )
             return PolicyOperator(rows.R, None, rows, self.work, actions)
         if policy.ndim == 1 and self.successors is not None:
-            R_pi = self.mdp.R_by_action[policy, np.arange(self.mdp.n_states)]
-            return PolicyOperator(
-                R_pi, SuccessorMatrix.of_policy(self.successors, policy), None, self.work
-            )
+            pairs = np.arange(self.mdp.n_states) * self.mdp.n_actions + policy  # s·A + π(s)
+            R_pi = self.mdp.R.reshape(-1).take(pairs)
+            P_pi = SuccessorMatrix.of_pairs(self.successors, pairs, self.mdp.n_states)
+            return PolicyOperator(R_pi, P_pi, None, self.work)
         if policy.ndim == 1 and self.dense_by_action is not None:
             n_actions, n_states = self.mdp.n_actions, self.mdp.n_states
             states = np.arange(n_states)
@@ -298,6 +298,18 @@ class Operators:
         if self.compiled is not None:
             return None
         return successor_table(self.mdp)
+
+    @functools.cached_property
+    def single_successors(self) -> SuccessorMatrix | None:
+        """:attr:`TabularMDP.continuation_by_action` as a gather, where :attr:`successors` exists.
+
+        The same floats as SciPy's product over rows holding one 1 (or none),
+        in two NumPy calls instead of SciPy's dispatch (Taxi: 1.5 against
+        5.8 µs a product).
+        """
+        if self.successors is None:
+            return None
+        return SuccessorMatrix.by_action(self.successors, self.mdp.n_states)
 
 
 def operators(mdp: TabularMDP, backend: str = "auto", *, gauss_seidel: bool = False) -> Operators:

@@ -76,14 +76,26 @@ class SuccessorMatrix:
     ended: np.ndarray  # the states s whose pair (s, π(s)) ends the episode
 
     @classmethod
-    def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
-        """From a :func:`successor_table` and a deterministic ``policy`` ``[S]``."""
-        n_states = policy.shape[0]
-        n_actions = successors.shape[0] // max(n_states, 1)
-        following = successors[np.arange(n_states) * n_actions + policy]
+    def of_pairs(cls, successors: np.ndarray, pairs: np.ndarray, n_states: int) -> SuccessorMatrix:
+        """The rows of the pairs ``pairs`` (indices ``s·A + a``) of a :func:`successor_table`."""
+        following = successors.take(pairs)
         ended = np.flatnonzero(following == n_states)
         following[ended] = 0
         return cls(following, ended)
+
+    @classmethod
+    def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
+        """From a :func:`successor_table` and a deterministic ``policy`` ``[S]``: ``P_π``."""
+        n_states = policy.shape[0]
+        n_actions = successors.shape[0] // max(n_states, 1)
+        return cls.of_pairs(successors, np.arange(n_states) * n_actions + policy, n_states)
+
+    @classmethod
+    def by_action(cls, successors: np.ndarray, n_states: int) -> SuccessorMatrix:
+        """Every pair, action-major (row ``a·S + s``): :attr:`TabularMDP.continuation_by_action`."""
+        n_actions = successors.shape[0] // max(n_states, 1)
+        pairs = (np.arange(n_states)[None, :] * n_actions + np.arange(n_actions)[:, None]).ravel()
+        return cls.of_pairs(successors, pairs, n_states)
 
     def dot(self, x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """``P_π x`` (into ``out``, an ``[S]`` float64 array other than ``x``, if given)."""
@@ -130,12 +142,12 @@ def evaluate_by_doubling(
     total[:n_states] = R_pi
     discount = gamma  # γ^{2^k}
     for _ in range(n_steps):
-        gathered = total[following]
+        gathered = total.take(following)  # take: half the time of fancy indexing here
         gathered *= discount
         total += gathered
         discount *= discount
-        following_next = following[following]
-        if (following_next == following).all():
+        following_next = following.take(following)
+        if following_next.tobytes() == following.tobytes():  # a fifth of (==).all()'s time
             # f_{k+1} = f_k: every f_k(s) is a fixed point z, V(z) = A_k(z) / (1 − γ^{2^k})
             if gamma == 1.0:
                 return total[:n_states] if np.all(following == n_states) else None

@@ -140,15 +140,17 @@ def policy_iteration(
     def improve() -> tuple[bool, float]:
         nonlocal V, policy
         Q_by_action = ops.q(V, gamma).T  # [A, S]: on NumPy, C-ordered (contiguous max_a)
-        best = np.argmax(Q_by_action, axis=0)
-        best_value = np.maximum.reduce(Q_by_action, axis=0)  # Q(s, best(s))
+        best_value = np.maximum.reduce(Q_by_action, axis=0)  # max_a Q(s, a)
         residual = float(np.abs(best_value - V).max())
         improves = best_value - Q_by_action[policy, states] > tie_tolerance(Q_by_action)
-        del Q_by_action, best_value  # not kept through the evaluation: A value vectors
         if not improves.any():
             return True, residual
-        policy = np.where(improves, best, policy)
-        del best, improves
+        # the first maximising action where the policy improves (argmax over
+        # those states only: late in a solve, a few)
+        changed = np.flatnonzero(improves)
+        policy = policy.copy()
+        policy[changed] = np.argmax(Q_by_action[:, changed], axis=0)
+        del Q_by_action, best_value, improves  # not kept through the evaluation
         V = evaluate(V)
         return False, residual
 
