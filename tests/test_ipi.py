@@ -352,7 +352,8 @@ def _record_krylov_solve(monkeypatch, mdp, gamma, tol, backend):
 
 @pytest.mark.parametrize("backend", ["numpy", "compiled"])
 def test_inner_targets_follow_the_forcing_term(monkeypatch, backend):
-    # target_k = max(min(η, m_k/m_0) m_k, θ/2), m_k the span of d_k = T V_k − V_k
+    # target_k = max(η_k m_k, θ/2), η_k = min(η, (m_k/m_{k−1})²), η_0 = η (Eisenstat
+    # & Walker 1996, choice 2), m_k the span of d_k = T V_k − V_k
     # (nothing terminates here) and θ = tol (1−γ)/γ the span rule's threshold;
     # d_k is recomputed from the recorded V_k with the dense reference.
     mdp = _never_terminating(13)
@@ -366,10 +367,11 @@ def test_inner_targets_follow_the_forcing_term(monkeypatch, backend):
         spans.append(float(d.max() - d.min()))
     threshold = tol * (1 - gamma) / gamma
     for k, target in enumerate(targets):
-        expected = max(min(eta, spans[k] / spans[0]) * spans[k], threshold / 2)
+        forcing = eta if k == 0 else min(eta, (spans[k] / spans[k - 1]) ** 2)
+        expected = max(forcing * spans[k], threshold / 2)
         assert target == pytest.approx(expected, rel=1e-9, abs=1e-15)
     assert min(targets) >= threshold / 2
-    # the forcing term falls below η once the residual has fallen 10-fold
+    # the forcing term falls below η once the residual falls fast
     ratios = [t / m for t, m in zip(targets, spans, strict=False)]
     assert ratios[0] == pytest.approx(eta) and min(ratios) < eta
 

