@@ -340,9 +340,9 @@ def _record_krylov_solve(monkeypatch, mdp, gamma, tol, backend):
         iterates.append(V.copy())
         return backup(self, V, *args, **kwargs)
 
-    def recording_solve(apply, b, x, target, *args):
+    def recording_solve(apply, b, x, target, *args, **kwargs):
         targets.append(target)
-        return solve(apply, b, x, target, *args)
+        return solve(apply, b, x, target, *args, **kwargs)
 
     monkeypatch.setattr(Operators, "backup", recording_backup)
     monkeypatch.setattr(ipi_module, "bicgstab", recording_solve)
@@ -392,3 +392,25 @@ def test_krylov_iterates_rise_monotonically_below_v_star(monkeypatch, backend):
         assert np.all(after >= before - rounding)
     for V in iterates[1:]:
         assert np.all(V <= V_star + rounding)
+
+
+def test_bicgstab_builds_its_iterate_in_out_and_keeps_the_start():
+    from rl_planners.bellman import operators
+    from rl_planners.solvers.linear import bicgstab
+
+    mdp = _never_terminating(14, n_states=200)
+    gamma = 0.9
+    operator = operators(mdp, "numpy").policy(np.zeros(mdp.n_states, dtype=np.int64))
+
+    def system(x, out=None):
+        return operator.system_product(x, gamma, out)
+
+    start = np.zeros(mdp.n_states)
+    out = np.full(mdp.n_states, np.nan)
+    x, _ = bicgstab(system, operator.R_pi, start, 1e-12, 200, out=out)
+    assert x is out and np.all(start == 0.0)  # the iterate in out, the start untouched
+    copied, _ = bicgstab(system, operator.R_pi, start, 1e-12, 200)
+    np.testing.assert_array_equal(x, copied)  # the same floats as without out
+    # a start that already meets the target comes back as it is
+    again, _ = bicgstab(system, operator.R_pi, x, 1e-3, 200, out=np.empty_like(x))
+    assert again is x

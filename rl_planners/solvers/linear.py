@@ -78,7 +78,12 @@ class KrylovWorkspace:
     """
 
     def __init__(self, n: int, preconditioned: bool = False, compiled: bool = False) -> None:
-        self.vectors = tuple(np.empty(n) for _ in range(8 if preconditioned else 6))
+        # vectors[4] is NumPy's buffer for products with a scalar: the compiled
+        # steps need none (each vector of a large model is first-touch memory)
+        vectors = [np.empty(n) for _ in range(8 if preconditioned else 6)]
+        if compiled:
+            vectors[4] = np.empty(0)
+        self.vectors = tuple(vectors)
         self.steps = CompiledSteps(n) if compiled else NumpySteps(self.vectors[4])
 
 
@@ -91,6 +96,7 @@ def bicgstab(
     measure: Callable[[float, float], float] | None = None,
     precondition: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
     workspace: KrylovWorkspace | None = None,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """BiCGSTAB (van der Vorst 1992) for ``A x = b`` from ``x``: the iterate and its residual.
 
@@ -107,6 +113,9 @@ def bicgstab(
     given, lends its vectors and its vector steps (a caller solving many
     systems of one size keeps one: fresh memory costs a page fault per 4 KiB
     on first touch, as much as a third of a product on a 10⁶-state model).
+    ``out``, a float64 array of ``x``'s shape other than ``x``, receives the
+    iterate (else a copy of ``x`` does); the caller's ``x`` is left as given,
+    and returned itself if its residual already meets the target.
 
     Why not ``scipy.sparse.linalg.bicgstab``: SciPy stops on the 2-norm,
     ``‖r‖₂ ≤ max(rtol ‖b‖₂, atol)``, while the guarantee here is on the
@@ -135,7 +144,11 @@ def bicgstab(
     # float64 operations as the textbook expressions): s takes r's buffer and
     # r, at the end of an iteration, s's; t = A ŝ is needed within one
     # iteration only.
-    x = x.copy()  # the caller's x is left as given
+    if out is None:
+        x = x.copy()  # the caller's x is left as given
+    else:
+        np.copyto(out, x)
+        x = out
     rho_next, _ = steps.dots(r_hat, r, r)
     for _ in range(max_iterations):
         if rho_next == 0.0 or omega == 0.0:
