@@ -153,10 +153,11 @@ def bicgstab(
     for _ in range(max_iterations):
         if rho_next == 0.0 or omega == 0.0:
             break  # breakdown: the caller restarts from x
+        # p = r + (ρ'/ρ)(α/ω)(p − ω v)
         steps.direction(p, r, v, (rho_next / rho) * (alpha / omega), omega)
         if precondition is not None:
             precondition(p, p_hat)
-        v = apply(p_hat, v)
+        v = apply(p_hat, v)  # v = A p̂, α = ρ' / (r̂ · v)
         denominator, _ = steps.dots(r_hat, v, v)
         if denominator == 0.0:
             break
@@ -169,7 +170,7 @@ def bicgstab(
             t = apply(s, t)
         else:
             t = apply(precondition(s, s_hat), t)
-        tt, ts = steps.dots(t, t, s)
+        tt, ts = steps.dots(t, t, s)  # t = A ŝ, ω = (t · s) / (t · t)
         omega = ts / tt if tt > 0.0 else 0.0
         rho = rho_next
         # x = x + α p̂ + ω ŝ, r = s − ω t, and ρ' = r̂ · r for the next iteration
