@@ -414,3 +414,14 @@ def test_bicgstab_builds_its_iterate_in_out_and_keeps_the_start():
     # a start that already meets the target comes back as it is
     again, _ = bicgstab(system, operator.R_pi, x, 1e-3, 200, out=np.empty_like(x))
     assert again is x
+
+
+@pytest.mark.parametrize("backend", ["numpy", "compiled"])
+def test_krylov_path_leaves_the_callers_v0_as_given(backend):
+    # the solve builds its iterates in its own memory, never in V0's
+    mdp = _never_terminating(15)
+    V0 = np.random.default_rng(15).normal(size=mdp.n_states)
+    kept = V0.copy()
+    result = inexact_policy_iteration(mdp, 0.99, tol=1e-6, V0=V0, backend=backend)
+    assert result.converged and result.policy_products > 0
+    assert V0.tobytes() == kept.tobytes()
