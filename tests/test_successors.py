@@ -168,7 +168,8 @@ def test_successor_rows_give_the_csr_products_bit_for_bit(data, model, gamma):
     mdp = TabularMDP.from_transitions(P)
     policy = data.draw(deterministic_policies(n_states, n_actions))
     x = np.array(data.draw(st.lists(REWARDS, min_size=n_states, max_size=n_states)), dtype=float)
-    P_rows = SuccessorMatrix.of_policy(successor_table(mdp), policy)
+    P_rows = operators(mdp, "numpy").policy(policy).P_pi
+    assert isinstance(P_rows, SuccessorMatrix)
     P_pi, R_pi = policy_model(mdp, policy)  # CSR
     assert np.array_equal(P_rows @ x, P_pi @ x)
     out = np.empty(n_states)

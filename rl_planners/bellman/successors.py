@@ -64,8 +64,10 @@ def successor_table(mdp: TabularMDP) -> np.ndarray | None:
 
 @dataclass(frozen=True, eq=False)
 class SuccessorMatrix:
-    """``P_π`` of a deterministic policy on a single-successor model, as a gather.
+    """Rows of a single-successor model's continuation matrix, as a gather.
 
+    A deterministic policy's ``P_π`` (:meth:`of_pairs` with the pairs
+    ``s·A + π(s)``) or every pair's (:meth:`by_action`).
     ``(P_π x)(s) = x(f(s))`` where the pair ``(s, π(s))`` goes on to ``f(s)``,
     and 0 where it ends (whatever ``x`` holds, as in SciPy's CSR product over
     an empty row): the same floats as that product over rows that hold one
@@ -82,13 +84,6 @@ class SuccessorMatrix:
         ended = np.flatnonzero(following == n_states)
         following[ended] = 0
         return cls(following, ended)
-
-    @classmethod
-    def of_policy(cls, successors: np.ndarray, policy: np.ndarray) -> SuccessorMatrix:
-        """From a :func:`successor_table` and a deterministic ``policy`` ``[S]``: ``P_π``."""
-        n_states = policy.shape[0]
-        n_actions = successors.shape[0] // max(n_states, 1)
-        return cls.of_pairs(successors, np.arange(n_states) * n_actions + policy, n_states)
 
     @classmethod
     def by_action(cls, successors: np.ndarray, n_states: int) -> SuccessorMatrix:

@@ -136,7 +136,7 @@ OPTION_FLAGS: dict[str, OptionFlag] = {
         "ETA",
         fraction,
         "inexact evaluation of {planners}: its residual target as a fraction in (0, 1] "
-        "of the outer residual (default {default})",
+        "of the outer residual at most, less where that falls fast (default {default})",
         "only {names} evaluates inexactly",
     ),
     "method": OptionFlag(

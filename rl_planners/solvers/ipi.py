@@ -248,16 +248,13 @@ def inexact_policy_iteration(
                 workspace,
                 out=V,  # V_k's memory, free after the backup: none new per improvement
             )
-            if W is V_next:  # its residual met the target at once: BiCGSTAB hands it back
-                np.copyto(V, V_next)
-                W = V
             W += min(0.0, float(r.min())) / (1.0 - gamma)  # the safeguard (module docstring)
         if not np.all(np.isfinite(W)):
             V, spare = V_next, V  # the solve broke down: a value-iteration step
             return False, residual
         if subsolution or stats.low >= 0.0:  # V_k ≤ T V_k, so T V_k is a subsolution too
             np.maximum(W, V_next, out=W)
-        V, spare = W, (V_next if W is V else V)  # the free one of V_k's and T V_k's memory
+        V, spare = W, (V_next if W is V else V)  # Krylov: W is V_k's memory; LU: a new array
         subsolution = True  # W⁻ is one, and so is the maximum of two
         return False, residual
 

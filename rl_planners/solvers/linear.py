@@ -114,8 +114,8 @@ def bicgstab(
     systems of one size keeps one: fresh memory costs a page fault per 4 KiB
     on first touch, as much as a third of a product on a 10⁶-state model).
     ``out``, a float64 array of ``x``'s shape other than ``x``, receives the
-    iterate (else a copy of ``x`` does); the caller's ``x`` is left as given,
-    and returned itself if its residual already meets the target.
+    iterate and is returned (else a copy of ``x``, or ``x`` itself if its
+    residual already meets the target); the caller's ``x`` is left as given.
 
     Why not ``scipy.sparse.linalg.bicgstab``: SciPy stops on the 2-norm,
     ``‖r‖₂ ≤ max(rtol ‖b‖₂, atol)``, while the guarantee here is on the
@@ -134,6 +134,9 @@ def bicgstab(
     r, r_hat, v, p, _, t = workspace.vectors[:6]
     p_hat, s_hat = workspace.vectors[6:] if precondition is not None else (p, None)
     r = np.subtract(b, apply(x, t), out=r)
+    if out is not None:
+        np.copyto(out, x)
+        x = out
     if measure(float(r.max()), float(r.min())) <= target:
         return x, r
     r_hat[:] = r
@@ -146,9 +149,6 @@ def bicgstab(
     # iteration only.
     if out is None:
         x = x.copy()  # the caller's x is left as given
-    else:
-        np.copyto(out, x)
-        x = out
     rho_next, _ = steps.dots(r_hat, r, r)
     for _ in range(max_iterations):
         if rho_next == 0.0 or omega == 0.0:
